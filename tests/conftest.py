@@ -1,0 +1,40 @@
+"""Session-wide fixtures: small synthetic datasets in the original formats.
+
+Each dataset is generated once per test session into a temporary directory;
+tests must not modify it (copy it first, see ``shutil.copytree``).
+"""
+import pytest
+
+from mmseqnet.datasets.synthetic import generate_cuhk_sysu, generate_prw
+
+# Small but complete: 52 test images are the fewest that hold TestG50.
+SYNTHETIC_CUHK_SYSU_ARGS = dict(
+    seed=0, num_train_images=16, num_test_images=52, num_identities=24)
+SYNTHETIC_PRW_ARGS = dict(
+    seed=0, num_train_images=16, num_test_images=16, num_identities=16)
+
+
+@pytest.fixture(scope='session')
+def synthetic_cuhk(tmp_path_factory):
+    """(root, generator summary) of a synthetic CUHK-SYSU dataset."""
+    root = tmp_path_factory.mktemp('synthetic_cuhk_sysu')
+    return str(root), generate_cuhk_sysu(str(root), **SYNTHETIC_CUHK_SYSU_ARGS)
+
+
+@pytest.fixture(scope='session')
+def synthetic_prw(tmp_path_factory):
+    """(root, generator summary) of a synthetic PRW dataset."""
+    root = tmp_path_factory.mktemp('synthetic_prw')
+    return str(root), generate_prw(str(root), **SYNTHETIC_PRW_ARGS)
+
+
+@pytest.fixture(scope='session')
+def synthetic_cuhk_root(synthetic_cuhk):
+    """Root directory of a synthetic CUHK-SYSU dataset (read-only)."""
+    return synthetic_cuhk[0]
+
+
+@pytest.fixture(scope='session')
+def synthetic_prw_root(synthetic_prw):
+    """Root directory of a synthetic PRW dataset (read-only)."""
+    return synthetic_prw[0]
