@@ -1,0 +1,322 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.evaluator import Evaluator
+from mmengine.structures import InstanceData
+
+from mmseqnet.evaluation import PersonSearchMetric
+
+DIM = 128
+
+
+def make_scene(protocol, seed=0, num_images=12, num_ids=5):
+    """Images (name, cam, persons) with every identity in >= 2 images, an
+    unlabeled person per image and queries, as plain dicts."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(num_images):
+        pids = [i % num_ids, (i + 2) % num_ids, -1]
+        boxes = []
+        for k in range(len(pids)):
+            x, y = 200 * k + rng.uniform(0, 50), rng.uniform(0, 50)
+            boxes.append(
+                [x, y, x + rng.uniform(30, 90), y + rng.uniform(80, 200)])
+        images.append(
+            dict(
+                img_name=(f'c{i % 3 + 1}s1_{i:06d}.jpg'
+                          if protocol == 'prw' else f's{i}.jpg'),
+                cam_id=i % 3 + 1 if protocol == 'prw' else -1,
+                boxes=np.array(boxes, np.float32),
+                pids=np.array(pids, np.int64)))
+    queries = []
+    for pid in range(num_ids):
+        holders = [img for img in images if pid in img['pids']]
+        img = holders[0]
+        k = list(img['pids']).index(pid)
+        query = dict(
+            img_name=img['img_name'],
+            bbox=img['boxes'][k],
+            person_id=pid,
+            cam_id=img['cam_id'],
+            gallery=None)
+        if protocol == 'cuhk_sysu':
+            names = [h['img_name'] for h in holders[1:]]
+            boxes = [
+                h['boxes'][list(h['pids']).index(pid)] for h in holders[1:]
+            ]
+            negatives = [i['img_name'] for i in images if i not in holders]
+            query['gallery'] = dict(
+                img_names=names + negatives,
+                bboxes=np.array(boxes + [[np.nan] * 4] * len(negatives),
+                                np.float32),
+                all_test_images=False)
+        queries.append(query)
+    return images, queries
+
+
+def embed(pids, rng=None):
+    """One-hot by identity (unlabeled persons get their own unused axis),
+    or random unit vectors when rng is given."""
+    if rng is not None:
+        v = rng.normal(size=(len(pids), DIM))
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+    out = np.zeros((len(pids), DIM))
+    for row, pid in enumerate(pids):
+        out[row, pid if pid >= 0 else DIM - 1 - row] = 1
+    return out
+
+
+def data_samples(images, queries, rng=None, score=0.9):
+    """DetDataSamples as the SeqNet detector returns them, ground-truth
+    boxes as detections."""
+    samples = []
+    for img in images:
+        sample = DetDataSample(
+            metainfo=dict(
+                img_name=img['img_name'],
+                cam_id=img['cam_id'],
+                sample_type='gallery'))
+        n = len(img['boxes'])
+        sample.pred_instances = InstanceData(
+            bboxes=torch.tensor(img['boxes']),
+            scores=torch.full((n, ), score),
+            labels=torch.zeros(n, dtype=torch.long),
+            embeddings=torch.tensor(
+                embed(img['pids'], rng) * score, dtype=torch.float32))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor(img['boxes']),
+            labels=torch.zeros(n, dtype=torch.long),
+            person_ids=torch.tensor(img['pids']))
+        samples.append(sample)
+    by_name = {img['img_name']: img for img in images}
+    for index, query in enumerate(queries):
+        img = by_name[query['img_name']]
+        k = list(img['pids']).index(query['person_id'])
+        # SeqNet's layout: row 0 the query box (forced into the query
+        # image's gallery path), then the other persons (CBGM context)
+        others = [j for j in range(len(img['pids'])) if j != k]
+        pids = [query['person_id']] + list(img['pids'][others])
+        boxes = np.vstack([query['bbox'][None], img['boxes'][others]])
+        sample = DetDataSample(
+            metainfo=dict(
+                img_name=query['img_name'],
+                cam_id=query['cam_id'],
+                sample_type='query',
+                query_index=index,
+                query_bbox=query['bbox'],
+                query_person_id=query['person_id']))
+        embeddings = embed(pids, rng)
+        # CBGM gives the query's match the LARGEST matched weight, so a
+        # negative image holding a context person would tie with the true
+        # matches; context persons are made less similar to keep the
+        # perfect case perfect
+        embeddings[1:] *= 0.5
+        sample.pred_instances = InstanceData(
+            bboxes=torch.tensor(boxes),
+            scores=torch.ones(len(boxes)),
+            labels=torch.zeros(len(boxes), dtype=torch.long),
+            embeddings=torch.tensor(embeddings, dtype=torch.float32))
+        samples.append(sample)
+    return samples
+
+
+def evaluate(metric, protocol, images, queries, samples):
+    evaluator = Evaluator([metric])
+    evaluator.dataset_meta = dict(
+        classes=('person', ), protocol=protocol, queries=queries)
+    # two batches, as the test loop feeds them
+    evaluator.process(samples[:5])
+    evaluator.process(samples[5:])
+    return evaluator.evaluate(len(samples))
+
+
+@pytest.mark.parametrize('protocol', ['prw', 'cuhk_sysu'])
+def test_perfect_features_give_perfect_numbers(protocol):
+    images, queries = make_scene(protocol)
+    metric = PersonSearchMetric(multi_view=protocol == 'prw')
+    results = evaluate(metric, protocol, images, queries,
+                       data_samples(images, queries))
+    expected_keys = [
+        'det_AP', 'det_recall', 'det_AP_labeled', 'det_recall_labeled', 'mAP',
+        'top1', 'top5', 'top10', 'mAP_cbgm', 'top1_cbgm', 'top5_cbgm',
+        'top10_cbgm', 'num_queries', 'num_queries_without_gt'
+    ]
+    if protocol == 'prw':
+        expected_keys += [
+            'mAP_mv', 'top1_mv', 'top5_mv', 'top10_mv',
+            'num_queries_without_gt_mv', 'mAP_mv_cbgm', 'top1_mv_cbgm',
+            'top5_mv_cbgm', 'top10_mv_cbgm'
+        ]
+    assert sorted(results) == sorted(f'person_search/{k}'
+                                     for k in expected_keys)
+    # CheckpointHook(save_best='auto') picks the first key
+    assert next(iter(results)) == 'person_search/mAP'
+    for key in expected_keys:
+        if key.startswith(('mAP', 'top', 'det_recall')) or key == 'det_AP':
+            assert results[f'person_search/{key}'] == pytest.approx(1), key
+    # labeled only: detections of the unlabeled person (one of three per
+    # image, all tied at 0.9) are false positives -> precision 2/3
+    assert results['person_search/det_AP_labeled'] == pytest.approx(2 / 3)
+    assert results['person_search/num_queries'] == len(queries)
+    assert results['person_search/num_queries_without_gt'] == 0
+
+
+@pytest.mark.parametrize('protocol', ['prw', 'cuhk_sysu'])
+def test_random_features_score_far_less(protocol):
+    images, queries = make_scene(protocol, num_images=30, num_ids=8)
+    metric = PersonSearchMetric()
+    results = evaluate(
+        metric, protocol, images, queries,
+        data_samples(images, queries, rng=np.random.default_rng(1)))
+    # detection does not depend on features
+    assert results['person_search/det_recall'] == pytest.approx(1)
+    assert results['person_search/mAP'] < 0.5
+    assert results['person_search/mAP_cbgm'] < 0.5
+    assert results['person_search/top1'] < 0.6
+
+
+def test_detection_threshold_and_repeated_samples():
+    images, queries = make_scene('prw')
+    low = data_samples(images, queries, score=0.4)
+    metric = PersonSearchMetric(cbgm=False)
+    results = evaluate(metric, 'prw', images, queries, low)
+    # every detection under det_score_thr: nothing detected, nothing found
+    assert results['person_search/det_recall'] == 0
+    assert results['person_search/mAP'] == 0
+    assert 'person_search/mAP_cbgm' not in results
+
+    samples = data_samples(images, queries)
+    metric = PersonSearchMetric()
+    metric.dataset_meta = dict(protocol='prw', queries=queries)
+    metric.process(None, [s.to_dict() for s in samples])
+    once = metric.compute_metrics(list(metric.results))
+    # distributed padding repeats samples: each one counts once
+    twice = metric.compute_metrics(metric.results + metric.results[:4])
+    assert once == twice
+
+
+def test_query_without_gt_is_counted(tmp_path):
+    images, queries = make_scene('prw')
+    # an identity seen in the query's frame only
+    images[0]['pids'][2] = 99
+    queries.append(
+        dict(
+            img_name=images[0]['img_name'],
+            bbox=images[0]['boxes'][2],
+            person_id=99,
+            cam_id=images[0]['cam_id'],
+            gallery=None))
+    results_file = str(tmp_path / 'search.json')
+    metric = PersonSearchMetric(results_file=results_file)
+    results = evaluate(metric, 'prw', images, queries,
+                       data_samples(images, queries))
+    assert results['person_search/num_queries'] == len(queries)
+    assert results['person_search/num_queries_without_gt'] == 1
+    assert results['person_search/mAP'] == pytest.approx(1)
+
+    with open(results_file) as f:
+        dumped = json.load(f)
+    assert dumped['protocol'] == 'prw' and dumped['topk'] == 10
+    entry = dumped['queries'][0]
+    assert entry['img_name'] == queries[0]['img_name']
+    assert set(entry) >= {'search', 'search_cbgm', 'bbox', 'person_id'}
+    assert entry['search']['ap'] == pytest.approx(1)
+    assert entry['search']['top1_correct'] is True
+    top = entry['search']['matches'][0]
+    assert top['correct'] and top['similarity'] == pytest.approx(0.9)
+    assert top['img_name'] != entry['img_name'] and len(top['bbox']) == 4
+    # the query without ground truth: AP null, every match wrong
+    assert dumped['queries'][-1]['search']['ap'] is None
+    assert not any(m['correct']
+                   for m in dumped['queries'][-1]['search']['matches'])
+
+
+def query_record(pred, cbgm=True):
+    """The metric's record of one query sample with the given
+    pred_instances."""
+    images, queries = make_scene('prw')
+    metric = PersonSearchMetric(cbgm=cbgm)
+    metric.dataset_meta = dict(protocol='prw', queries=queries)
+    sample = DetDataSample(
+        metainfo=dict(img_name='a.jpg', sample_type='query', query_index=0))
+    sample.pred_instances = pred
+    metric.process(None, [sample.to_dict()])
+    return metric.results[0]
+
+
+def test_query_side_of_cbgm():
+    boxes = torch.tensor([[0, 0, 10, 20], [30, 0, 40, 20], [50, 0, 60, 20],
+                          [70, 0, 80, 20], [90, 0, 99, 20]],
+                         dtype=torch.float32)
+    feats = torch.eye(5, 8)
+    # the model's layout: the query, then the context persons; k2 = 4 (PRW)
+    record = query_record(InstanceData(bboxes=boxes, embeddings=feats))
+    assert np.array_equal(record['embedding'], feats[0].numpy())
+    assert np.array_equal(record['context_embeddings'], feats[:4].numpy())
+    # a row repeating the query box (the forced box itself) is dropped: the
+    # query node keeps the query-path embedding of row 0
+    repeated = torch.cat([boxes[:1], boxes[:1], boxes[1:3]])
+    record = query_record(
+        InstanceData(bboxes=repeated, embeddings=torch.eye(4, 8)))
+    assert np.array_equal(record['context_embeddings'],
+                          torch.eye(4, 8)[[0, 2, 3]].numpy())
+    # no query-image detections, or no CBGM: no query side at all
+    record = query_record(InstanceData(bboxes=boxes[:1], embeddings=feats[:1]))
+    assert record['context_embeddings'].shape == (0, 8)
+    record = query_record(
+        InstanceData(bboxes=boxes, embeddings=feats), cbgm=False)
+    assert record['context_embeddings'].shape == (0, 8)
+
+
+def test_cbgm_without_context_equals_plain():
+    images, queries = make_scene('prw')
+    samples = data_samples(images, queries, rng=np.random.default_rng(2))
+    for sample in samples[len(images):]:
+        sample.pred_instances = sample.pred_instances[:1]
+    results = evaluate(PersonSearchMetric(), 'prw', images, queries, samples)
+    assert results['person_search/mAP_cbgm'] == results['person_search/mAP']
+    assert results['person_search/mAP'] < 1
+
+
+def test_bad_configuration_and_samples():
+    with pytest.raises(ValueError, match='protocol'):
+        PersonSearchMetric().dataset_meta = dict(protocol='market')
+    with pytest.raises(ValueError, match='multi_view'):
+        PersonSearchMetric(multi_view=True).dataset_meta = dict(
+            protocol='cuhk_sysu')
+    with pytest.raises(ValueError, match='topk'):
+        PersonSearchMetric(topk=(0, 5))
+    with pytest.raises(ValueError, match='json'):
+        PersonSearchMetric(results_file='out.pkl')
+    metric = PersonSearchMetric()
+    with pytest.raises(ValueError, match='sample_type'):
+        metric.process(None, [dict(img_name='a.jpg')])
+    with pytest.raises(KeyError, match='gt_instances'):
+        metric.process(None, [
+            dict(
+                img_name='a.jpg',
+                sample_type='gallery',
+                pred_instances=dict(
+                    bboxes=torch.zeros(0, 4),
+                    scores=torch.zeros(0),
+                    embeddings=torch.zeros(0, 4)))
+        ])
+
+
+def test_non_finite_embeddings_and_unknown_query_are_rejected():
+    images, queries = make_scene('prw')
+    samples = data_samples(images, queries)
+    metric = PersonSearchMetric()
+    metric.dataset_meta = dict(protocol='prw', queries=queries)
+    gallery = samples[0]
+    gallery.pred_instances.embeddings[0, 0] = float('nan')
+    with pytest.raises(ValueError, match='non-finite'):
+        metric.process(None, [gallery.to_dict()])
+    metric.process(None, [s.to_dict() for s in samples[1:]])
+    with pytest.raises(ValueError, match='out of range'):
+        metric.compute_metrics(
+            metric.results +
+            [dict(metric.results[-1], query_index=len(queries))])
