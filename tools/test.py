@@ -22,6 +22,14 @@ def parse_args():
     parser.add_argument(
         '--out', help='also dump the raw predictions to this pickle file')
     parser.add_argument(
+        '--ignore-keys',
+        nargs='+',
+        default=[],
+        metavar='REGEX',
+        help='checkpoint entries allowed not to fit the model, e.g. '
+        'loss_reid (the training-only OIM tables) for a model trained on '
+        'another dataset')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -50,6 +58,11 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    # mmengine loads load_from non-strictly: weights that do not fit would
+    # keep their initial values and give wrong numbers. Stop instead.
+    cfg.custom_hooks = cfg.get('custom_hooks', []) + [
+        dict(type='StrictCheckpointHook', ignore_keys=args.ignore_keys)
+    ]
 
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))

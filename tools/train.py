@@ -51,7 +51,10 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        # Keep the non-finite loss guard when the config has it.
+        guarded = cfg.optim_wrapper.get('type') == 'NonFiniteGuardOptimWrapper'
+        cfg.optim_wrapper.type = ('AmpNonFiniteGuardOptimWrapper'
+                                  if guarded else 'AmpOptimWrapper')
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.resume == 'auto':
         cfg.resume = True

@@ -22,8 +22,10 @@ from mmcv.transforms import Compose
 from mmdet.apis import init_detector
 from mmdet.utils import get_test_pipeline_cfg
 from mmengine.dataset import pseudo_collate
+from mmengine.runner import CheckpointLoader
 from mmengine.utils import ProgressBar
 
+from mmseqnet.engine import check_checkpoint_fits
 from mmseqnet.evaluation.functional import cbgm as cbgm_rescore
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -186,10 +188,23 @@ class PersonSearcher:
                     config: str,
                     checkpoint: Optional[str] = None,
                     device: str = 'cpu',
+                    ignore_keys: Sequence[str] = (),
                     **kwargs) -> 'PersonSearcher':
-        """Build the model with mmdet's ``init_detector`` and wrap it."""
+        """Build the model with mmdet's ``init_detector`` and wrap it.
+
+        A checkpoint that does not fit the model raises
+        :class:`~mmseqnet.engine.CheckpointMismatchError` (``init_detector``
+        only logs it), except for entries matching ``ignore_keys``
+        (regular expressions).
+        """
         import mmseqnet  # noqa: F401  (registers the SeqNet components)
-        return cls(init_detector(config, checkpoint, device=device), **kwargs)
+        model = init_detector(config, checkpoint, device=device)
+        if checkpoint is not None:
+            check_checkpoint_fits(
+                model,
+                CheckpointLoader.load_checkpoint(
+                    checkpoint, map_location='cpu'), checkpoint, ignore_keys)
+        return cls(model, **kwargs)
 
     def _prepare(self, image: ImageLike, **meta) -> dict:
         if isinstance(image, np.ndarray):

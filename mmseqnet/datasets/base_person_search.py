@@ -1,10 +1,12 @@
 """Shared loading logic of the person-search datasets (docs/data_flow.md)."""
 import os.path as osp
+from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmdet.datasets import BaseDetDataset
+from mmengine.logging import print_log
 from PIL import Image
 
 UNLABELED_PERSON_ID = -1
@@ -56,7 +58,9 @@ class BasePersonSearchDataset(BaseDetDataset):
     items and ``metainfo`` exactly as docs/data_flow.md specifies: gallery
     items (every scene image) followed, in test mode, by one item per query.
     Boxes go from ``[x, y, w, h]`` to xyxy clipped to the image, and boxes
-    with no area left are dropped.
+    with no area left (zero or negative size, entirely outside the image,
+    NaN) are dropped; both are counted in the log. A query box with no area
+    inside its image is an error.
 
     Args:
         data_root (str): Dataset root directory. Defaults to ''.
@@ -116,14 +120,22 @@ class BasePersonSearchDataset(BaseDetDataset):
         Returns:
             list[dict]: Gallery items, then (test mode) query items.
         """
+        box_fixes = Counter()
         if not self.test_mode:
             images, num_person_ids = self.load_train_split()
             self._metainfo['num_person_ids'] = num_person_ids
-            return [self._gallery_item(image) for image in images]
+            data_list = [
+                self._gallery_item(image, box_fixes) for image in images
+            ]
+            self._log_box_fixes(box_fixes)
+            return data_list
 
         images, queries = self.load_test_split()
-        gallery_items = {image.img_name: self._gallery_item(image)
-                         for image in images}
+        gallery_items = {
+            image.img_name: self._gallery_item(image, box_fixes)
+            for image in images
+        }
+        self._log_box_fixes(box_fixes)
         data_list = list(gallery_items.values())
         protocol = []
         for query_index, query in enumerate(queries):
@@ -134,6 +146,15 @@ class BasePersonSearchDataset(BaseDetDataset):
                     f'{query.img_name} is not a test image')
             bbox = self._xywh_to_clipped_xyxy(
                 query.box[None], image_item['width'], image_item['height'])[0]
+            # An empty query box would be embedded as a degenerate RoI and
+            # give meaningless search numbers.
+            if not (bbox[2] > bbox[0] and bbox[3] > bbox[1]):
+                raise ValueError(
+                    f'query {query_index} ({self.data_root}): the box '
+                    f'{query.box.tolist()} [x, y, w, h] of person '
+                    f'{query.person_id} has no area inside its image '
+                    f'{query.img_name} of {image_item["width"]}x'
+                    f'{image_item["height"]} pixels')
             protocol.append(
                 dict(
                     img_name=query.img_name,
@@ -167,12 +188,26 @@ class BasePersonSearchDataset(BaseDetDataset):
             and min(item['width'], item['height']) >= min_size
         ]
 
-    def _gallery_item(self, image: PersonSearchImage) -> dict:
-        """Turn a :class:`PersonSearchImage` into a gallery item."""
+    def _gallery_item(self, image: PersonSearchImage,
+                      box_fixes: Counter) -> dict:
+        """Turn a :class:`PersonSearchImage` into a gallery item.
+
+        Args:
+            image (PersonSearchImage): The image as read.
+            box_fixes (Counter): Updated with the number of ``'boxes'``,
+                ``'clipped'`` and ``'dropped'`` boxes.
+        """
         img_path = osp.join(self.data_prefix['img_path'], image.img_name)
         width, height = self._image_size(img_path, image.source)
         boxes = self._xywh_to_clipped_xyxy(image.boxes, width, height)
         keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        xywh = np.asarray(image.boxes, dtype=np.float64).reshape(-1, 4)
+        beyond = ((xywh[:, :2] < 0).any(1)
+                  | (xywh[:, 0] + xywh[:, 2] > width)
+                  | (xywh[:, 1] + xywh[:, 3] > height))
+        box_fixes['boxes'] += len(boxes)
+        box_fixes['clipped'] += int((keep & beyond).sum())
+        box_fixes['dropped'] += int((~keep).sum())
         instances = [
             dict(
                 bbox=box.tolist(),
@@ -191,6 +226,18 @@ class BasePersonSearchDataset(BaseDetDataset):
             sample_type='gallery',
             instances=instances)
 
+    def _log_box_fixes(self, box_fixes: Counter) -> None:
+        """Log how many annotation boxes were clipped or dropped."""
+        if box_fixes['clipped'] or box_fixes['dropped']:
+            print_log(
+                f'{type(self).__name__} ({self.data_root}, '
+                f'{"test" if self.test_mode else "train"} split): of '
+                f'{box_fixes["boxes"]} annotation boxes, '
+                f'{box_fixes["clipped"]} clipped to their image (they extend '
+                f'beyond it), {box_fixes["dropped"]} dropped (no area inside '
+                'their image: zero or negative size, outside it, or NaN)',
+                logger='current')
+
     @staticmethod
     def _image_size(img_path: str, source: str) -> Tuple[int, int]:
         """Read (width, height) from the image header only."""
@@ -198,8 +245,14 @@ class BasePersonSearchDataset(BaseDetDataset):
             raise FileNotFoundError(
                 f'{source} lists image {osp.basename(img_path)} but '
                 f'{img_path} does not exist')
-        with Image.open(img_path) as img:
-            return img.size
+        try:
+            with Image.open(img_path) as img:
+                return img.size
+        except (OSError, SyntaxError, ValueError) as err:
+            # Pillow's header parsers raise any of these on garbage.
+            raise ValueError(
+                f'{source} lists image {osp.basename(img_path)} but '
+                f'{img_path} is not a readable image ({err})') from err
 
     @staticmethod
     def _xywh_to_clipped_xyxy(boxes: np.ndarray, width: int,

@@ -5,7 +5,7 @@ data_root = 'data/CUHK-SYSU/'
 
 # The paper's input size: shorter side 900, longer side at most 1500.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadPersonSearchAnnotations'),
     dict(type='Resize', scale=(1500, 900), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
@@ -14,7 +14,7 @@ train_pipeline = [
 # Annotations are loaded after Resize: the ground truth stays in original
 # pixels for the metric.
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='Resize', scale=(1500, 900), keep_ratio=True),
     dict(type='LoadPersonSearchAnnotations'),
     dict(type='PackPersonSearchInputs')

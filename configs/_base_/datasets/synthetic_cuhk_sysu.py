@@ -6,14 +6,14 @@ _base_ = './cuhk_sysu.py'
 
 data_root = 'data/synthetic_cuhk_sysu/'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadPersonSearchAnnotations'),
     dict(type='Resize', scale=(600, 360), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackPersonSearchInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='Resize', scale=(600, 360), keep_ratio=True),
     dict(type='LoadPersonSearchAnnotations'),
     dict(type='PackPersonSearchInputs')

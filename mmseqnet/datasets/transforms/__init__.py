@@ -1,8 +1,9 @@
 from .formatting import PERSON_SEARCH_META_KEYS, PackPersonSearchInputs
-from .loading import LoadPersonSearchAnnotations
+from .loading import LoadCheckedImageFromFile, LoadPersonSearchAnnotations
 from .wrappers import KeepPersonIdsAligned
 
 __all__ = [
-    'LoadPersonSearchAnnotations', 'PackPersonSearchInputs',
-    'PERSON_SEARCH_META_KEYS', 'KeepPersonIdsAligned'
+    'LoadCheckedImageFromFile', 'LoadPersonSearchAnnotations',
+    'PackPersonSearchInputs', 'PERSON_SEARCH_META_KEYS',
+    'KeepPersonIdsAligned'
 ]
