@@ -1,3 +1,4 @@
+from .random_state_hook import RandomStateHook
 from .strict_checkpoint_hook import StrictCheckpointHook
 
-__all__ = ['StrictCheckpointHook']
+__all__ = ['RandomStateHook', 'StrictCheckpointHook']

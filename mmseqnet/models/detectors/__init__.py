@@ -1,0 +1,3 @@
+from .seqnet import SeqNet
+
+__all__ = ['SeqNet']

@@ -1,0 +1,3 @@
+from .oim_loss import OIMLoss
+
+__all__ = ['OIMLoss']

@@ -1,0 +1,3 @@
+from .pooled_res_layer import PooledResLayer
+
+__all__ = ['PooledResLayer']

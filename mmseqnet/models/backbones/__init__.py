@@ -1,0 +1,3 @@
+from .param_frozen_resnet import ParamFrozenResNet
+
+__all__ = ['ParamFrozenResNet']

@@ -1,0 +1,3 @@
+from .bn_neck_linear import BNNeckLinear
+
+__all__ = ['BNNeckLinear']

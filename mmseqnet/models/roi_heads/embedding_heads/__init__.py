@@ -1,0 +1,3 @@
+from .norm_aware_embedding_head import NormAwareEmbeddingHead
+
+__all__ = ['NormAwareEmbeddingHead']

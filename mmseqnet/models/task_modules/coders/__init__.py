@@ -1,0 +1,3 @@
+from .torchvision_delta_xywh_bbox_coder import TorchvisionDeltaXYWHBBoxCoder
+
+__all__ = ['TorchvisionDeltaXYWHBBoxCoder']

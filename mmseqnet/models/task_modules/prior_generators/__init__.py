@@ -1,0 +1,3 @@
+from .rounded_anchor_generator import RoundedAnchorGenerator
+
+__all__ = ['RoundedAnchorGenerator']

@@ -1,0 +1,9 @@
+from .checkpoint_converter import (convert_seqnet_checkpoint,
+                                   convert_seqnet_state_dict,
+                                   extract_seqnet_state_dict)
+from .stable_nms import stable_batched_nms
+
+__all__ = [
+    'convert_seqnet_checkpoint', 'convert_seqnet_state_dict',
+    'extract_seqnet_state_dict', 'stable_batched_nms'
+]

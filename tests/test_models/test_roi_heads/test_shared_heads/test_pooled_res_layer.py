@@ -1,0 +1,28 @@
+import torch
+from mmdet.registry import MODELS
+
+
+def test_pooled_input_and_output():
+    head = MODELS.build(dict(type='PooledResLayer', depth=18))
+    head.eval()  # mmdet's ResLayer.train returns None
+    assert not head.norm_eval
+    x = torch.randn(3, 256, 7, 7)
+    res4, res5 = head(x)
+    assert res4.shape == (3, 256) and res5.shape == (3, 512)
+    torch.testing.assert_close(res4, x.amax(dim=(2, 3)))
+    torch.testing.assert_close(res5, head.layer4(x).amax(dim=(2, 3)))
+    # The layer is named as in torchvision's ResNet (layer4.*).
+    assert 'layer4.0.downsample.1.running_var' in head.state_dict()
+
+
+def test_train_mode_keeps_bn_training():
+    head = MODELS.build(dict(type='PooledResLayer', depth=18))
+    head.train()
+    assert head.layer4[0].bn1.training
+
+
+def test_no_rois():
+    head = MODELS.build(dict(type='PooledResLayer', depth=18))
+    head.eval()
+    res4, res5 = head(torch.zeros(0, 256, 7, 7))
+    assert res4.shape == (0, 256) and res5.shape == (0, 512)
