@@ -109,8 +109,11 @@ def search_examples(args, config, checkpoint, out_dir):
     from mmseqnet.apis import PersonSearcher, draw_search_result
     from mmseqnet.datasets import PRWDataset
 
-    dataset = PRWDataset(data_root=args.data_root, test_mode=True,
-                         pipeline=[])
+    dataset = PRWDataset(
+        data_root=args.data_root,
+        test_mode=True,
+        pipeline=[],
+        serialize_data=False)
     galleries = [d for d in dataset.data_list
                  if d['sample_type'] == 'gallery']
     by_path = {d['img_path']: d for d in galleries}
