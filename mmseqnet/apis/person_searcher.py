@@ -220,6 +220,19 @@ class PersonSearcher:
     def _forward(self, samples: List[dict]) -> list:
         return self.model.test_step(pseudo_collate(samples))
 
+    def detect(self, images: Sequence[ImageLike]) -> list:
+        """Run the gallery path on a batch of images.
+
+        Args:
+            images (Sequence[str | np.ndarray]): Image paths, video frame
+                sources or BGR arrays.
+
+        Returns:
+            list[DetDataSample]: One per image; ``pred_instances`` holds
+            ``bboxes``, ``scores``, ``labels`` and ``embeddings``.
+        """
+        return self._forward([self._prepare(image) for image in images])
+
     def index(self,
               sources: Union[str, Sequence[str]],
               frame_step: int = 1,
@@ -242,7 +255,7 @@ class PersonSearcher:
         image_ids, bboxes, scores, embeddings = [], [], [], []
         for start in range(0, len(entries), self.batch_size):
             batch = entries[start:start + self.batch_size]
-            results = self._forward([self._prepare(s) for s in batch])
+            results = self.detect(batch)
             for offset, result in enumerate(results):
                 pred = result.pred_instances
                 keep = pred.scores >= self.score_thr
