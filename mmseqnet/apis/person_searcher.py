@@ -298,11 +298,15 @@ class PersonSearcher:
             query_bbox=query_bbox,
             query_person_id=-1)
         height, width = data['data_samples'].ori_shape
-        x1, y1, x2, y2 = query_bbox.tolist()
-        if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
+        # A box reaching over the border (PRW has such queries) is clipped
+        # to the image; one with nothing inside it is an error.
+        clipped = np.clip(query_bbox, 0, [width, height, width, height])
+        x1, y1, x2, y2 = clipped.tolist()
+        if not (np.isfinite(query_bbox).all() and x1 < x2 and y1 < y2):
             raise ValueError(
                 f'Query box {query_bbox.tolist()} is empty or outside its '
                 f'image of {width}x{height} pixels.')
+        data['data_samples'].set_metainfo(dict(query_bbox=clipped))
         pred = self._forward([data])[0].pred_instances
         context = pred.embeddings.float().cpu().numpy()
         return context[0], context

@@ -59,11 +59,10 @@ def test_gallery_without_detections(searcher, image_dir, tmp_path):
 
 
 @pytest.mark.parametrize('bbox', [
-    [380, 20, 420, 140],
     [410, 20, 460, 140],
     [60, 20, 10, 140],
     [10, 20, 10, 140],
-    [-5, 20, 60, 140],
+    [-50, 20, -5, 140],
     [10, float('nan'), 60, 140],
 ])
 def test_query_box_outside_or_empty(searcher, image_dir, bbox):
@@ -75,6 +74,14 @@ def test_query_box_outside_or_empty(searcher, image_dir, bbox):
             match=rf'Query box {shown} is empty or outside its image of '
             r'400x300 pixels\.'):
         searcher.search(gallery, str(image_dir / '0.jpg'), bbox)
+
+
+@pytest.mark.parametrize('bbox', [[380, 20, 420, 140], [-5, 20, 60, 140]])
+def test_query_box_over_the_border_is_clipped(searcher, image_dir, bbox):
+    query, context = searcher.embed_query(str(image_dir / '0.jpg'), bbox)
+    inside = np.clip(bbox, 0, [400, 300, 400, 300])
+    expected, _ = searcher.embed_query(str(image_dir / '0.jpg'), inside)
+    np.testing.assert_allclose(query, expected)
 
 
 def test_query_box_of_wrong_length(searcher, image_dir):
