@@ -1,7 +1,7 @@
 """Install mmseqnet.
 
-``pip install .`` copies ``configs/`` and ``tools/`` into ``mmseqnet/.mim`` so
-that ``mim train mmseqnet ...`` finds them in the installed package.
+``pip install .`` copies ``configs/`` and ``tools/`` into the installed
+``mmseqnet/.mim`` so that ``mim train mmseqnet ...`` finds them there.
 For a development checkout use ``pip install -e .``: the editable build
 (``editable_wheel`` under PEP 660, or the legacy ``develop``) links
 ``mmseqnet/.mim`` to the checkout's folders instead, and the editable wheel
@@ -13,6 +13,7 @@ import shutil
 import sys
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 from setuptools.command.editable_wheel import editable_wheel
 
 MIM_FOLDERS = ('configs', 'tools')
@@ -42,31 +43,41 @@ def get_version():
     return scope['__version__']
 
 
-def add_mim_extension():
-    """Put ``configs/`` and ``tools/`` under ``mmseqnet/.mim`` for openmim.
+def link_mim_folders():
+    """Link ``mmseqnet/.mim/{configs,tools}`` to the checkout's folders.
 
-    Editable installs get symbolic links (edits in the checkout take effect
-    at once); builds of real wheels get copies.
+    An editable install serves the package from the checkout, so openmim
+    looks there; links make edits to configs and tools take effect at once.
     """
-    editable = any(cmd in sys.argv for cmd in ('develop', 'editable_wheel'))
-    building = any(cmd in sys.argv
-                   for cmd in ('sdist', 'bdist_wheel', 'build', 'install'))
-    if not (editable or building):
-        return
     mim_root = osp.join(HERE, 'mmseqnet', '.mim')
     os.makedirs(mim_root, exist_ok=True)
     for folder in MIM_FOLDERS:
-        src = osp.join(HERE, folder)
         dst = osp.join(mim_root, folder)
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
         elif osp.isdir(dst):
             shutil.rmtree(dst)
-        if editable:
-            os.symlink(osp.relpath(src, mim_root), dst)
-        else:
-            shutil.copytree(src, dst,
-                            ignore=shutil.ignore_patterns('__pycache__'))
+        os.symlink(osp.relpath(osp.join(HERE, folder), mim_root), dst)
+
+
+class BuildPyWithMim(build_py):
+    """Copy ``configs/`` and ``tools/`` into the built package's ``.mim``.
+
+    The copies go to the build directory, never into the checkout, so a
+    wheel built from a development checkout leaves its links alone.
+    """
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return
+        for folder in MIM_FOLDERS:
+            dst = osp.join(self.build_lib, 'mmseqnet', '.mim', folder)
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(
+                osp.join(HERE, folder),
+                dst,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
 
 
 class EditableWheelWithCheckoutFirst(editable_wheel):
@@ -108,7 +119,8 @@ class _AddCheckoutPth:
         return self.strategy.__exit__(*exc_info)
 
 
-add_mim_extension()
+if any(cmd in sys.argv for cmd in ('develop', 'editable_wheel')):
+    link_mim_folders()
 
 setup(
     name='mmseqnet',
@@ -120,11 +132,13 @@ setup(
     keywords='person search, re-identification, detection, mmdetection',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
     include_package_data=True,
-    package_data={'mmseqnet': ['.mim/**/*']},
     python_requires='>=3.10',
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     license='Apache License 2.0',
     zip_safe=False,
-    cmdclass={'editable_wheel': EditableWheelWithCheckoutFirst},
+    cmdclass={
+        'build_py': BuildPyWithMim,
+        'editable_wheel': EditableWheelWithCheckoutFirst
+    },
 )
