@@ -78,10 +78,14 @@ class OIMLoss(nn.Module):
             persons (0 when there are none).
         """
         self._check_person_ids(person_ids)
+        # Float32 even under mixed precision: the scaled logits (up to
+        # +-scalar) and the table updates need more than float16 holds.
         # ``cat`` copies the tables, so the in-place update below does not
         # touch what autograd saved for the backward pass.
-        logits = self.scalar * embeddings.mm(
-            torch.cat([self.lut, self.cq]).t())
+        embeddings = embeddings.float()
+        with torch.autocast(embeddings.device.type, enabled=False):
+            logits = self.scalar * embeddings.mm(
+                torch.cat([self.lut, self.cq]).float().t())
         labeled = person_ids >= 0
         if labeled.any():
             loss = F.cross_entropy(logits[labeled], person_ids[labeled])

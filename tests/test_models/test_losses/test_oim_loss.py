@@ -162,3 +162,20 @@ def test_tables_synchronised_across_ranks(tmp_path):
         torch.testing.assert_close(lut, single.lut)
         torch.testing.assert_close(cq, single.cq)
         assert ptr == int(single.cq_ptr) == 3
+
+
+def test_float32_under_mixed_precision():
+    # Under autocast the logits must still be float32: the loss equals the
+    # float32 loss of the same (rounded) embeddings, tables included.
+    x = unit(6, seed=3).bfloat16()
+    ids = torch.tensor([0, 1, -1, 2, 3, 1])
+    reference, mixed = (OIMLoss(num_features=8, num_person_ids=4,
+                                queue_size=5) for _ in range(2))
+    for oim in (reference, mixed):
+        oim.update(unit(6, seed=4), ids)  # non-zero tables
+    expected = reference(x.float(), ids)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        value = mixed(x, ids)
+    assert value.dtype == torch.float32
+    torch.testing.assert_close(value, expected, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(mixed.lut, reference.lut)

@@ -92,10 +92,12 @@ class NormAwareEmbeddingHead(BaseModule):
             raise ValueError(f'NormAwareEmbeddingHead: expected '
                              f'{len(self.projectors)} inputs, got '
                              f'{len(feats)}')
+        # The norm is both the detection evidence and the normaliser: take
+        # it in float32 under mixed precision.
         embeddings = torch.cat([
             proj(feat.flatten(1))
             for proj, feat in zip(self.projectors, feats)
-        ], dim=1)
+        ], dim=1).float()
         norms = embeddings.norm(dim=1, keepdim=True)
         unit_embeddings = embeddings / norms.clamp(min=1e-12)
         logits = self.rescaler(norms).squeeze(1) if self.with_cls else None
