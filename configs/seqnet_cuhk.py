@@ -5,6 +5,9 @@ _base_ = [
 ]
 
 model = dict(
+    # The paper's input size, resized as the original's torchvision
+    # transform (the images come unresized from the dataset pipeline).
+    data_preprocessor=dict(resize=dict(min_size=900, max_size=1500)),
     roi_head=dict(
         embedding_head=dict(
             loss_reid=dict(num_person_ids=5532, queue_size=5000))))

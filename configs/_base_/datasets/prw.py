@@ -3,19 +3,20 @@
 dataset_type = 'PRWDataset'
 data_root = 'data/PRW/'
 
-# The paper's input size: shorter side 900, longer side at most 1500.
+# Images keep their size here: the model's data preprocessor resizes them
+# to the paper's input size (shorter side 900, longer side at most 1500)
+# after normalising, as the original's torchvision transform does; see
+# configs/seqnet_{prw,cuhk}.py. Flips come first, as the original flips in
+# its dataset.
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadPersonSearchAnnotations'),
-    dict(type='Resize', scale=(1500, 900), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackPersonSearchInputs')
 ]
-# Annotations are loaded after Resize: the ground truth stays in original
-# pixels for the metric.
+# The ground truth stays in original pixels for the metric.
 test_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
-    dict(type='Resize', scale=(1500, 900), keep_ratio=True),
     dict(type='LoadPersonSearchAnnotations'),
     dict(type='PackPersonSearchInputs')
 ]
