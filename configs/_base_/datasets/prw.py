@@ -1,55 +1,13 @@
 # PRW in its original layout (frames/, annotations/, frame_*.mat, ID_*.mat,
 # query_info.txt) under data_root; see docs/data_flow.md.
+_base_ = './person_search.py'
+
 dataset_type = 'PRWDataset'
 data_root = 'data/PRW/'
 
-# Images keep their size here: the model's data preprocessor resizes them
-# to the paper's input size (shorter side 900, longer side at most 1500)
-# after normalising, as the original's torchvision transform does; see
-# configs/seqnet_{prw,cuhk}.py. Flips come first, as the original flips in
-# its dataset.
-train_pipeline = [
-    dict(type='LoadCheckedImageFromFile'),
-    dict(type='LoadPersonSearchAnnotations'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackPersonSearchInputs')
-]
-# The ground truth stays in original pixels for the metric.
-test_pipeline = [
-    dict(type='LoadCheckedImageFromFile'),
-    dict(type='LoadPersonSearchAnnotations'),
-    dict(type='PackPersonSearchInputs')
-]
-train_dataloader = dict(
-    batch_size=5,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        filter_cfg=dict(filter_empty_gt=True),
-        pipeline=train_pipeline))
-# The test dataset lists every test frame, then every query.
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        test_mode=True,
-        pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(
-    type='PersonSearchMetric',
-    det_score_thr=0.5,
-    cbgm=True,
-    k1=30,
-    k2=4,
-    multi_view=False)
+val_evaluator = dict(k1=30, k2=4)
 test_evaluator = val_evaluator
