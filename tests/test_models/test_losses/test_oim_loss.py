@@ -131,17 +131,20 @@ def test_out_of_range_ids_raise(bad_id):
         loss(unit(1), torch.tensor([bad_id]))
 
 
+STEPS = 3
+RANK_IDS = torch.tensor([0, -1, 2, 0, -1, -1])
+
+
 def _update_on_rank(rank, init_file, results):
-    """Rank ``rank`` of 2: one OIM step with its own (differently sized)
-    embeddings; puts its tables into ``results``."""
+    """Rank ``rank`` of 2: a few OIM steps with its own (differently sized)
+    share of each step's embeddings; puts its tables into ``results``."""
     import torch.distributed as dist
     dist.init_process_group(
         'gloo', init_method=f'file://{init_file}', rank=rank, world_size=2)
     loss = OIMLoss(num_features=8, num_person_ids=4, queue_size=5)
-    x = unit(6, seed=20)
-    ids = torch.tensor([0, -1, 2, 0, -1, -1])
     mine = slice(0, 2) if rank == 0 else slice(2, 6)
-    loss(x[mine], ids[mine])
+    for step in range(STEPS):
+        loss(unit(6, seed=20 + step)[mine], RANK_IDS[mine])
     results[rank] = (loss.lut.clone(), loss.cq.clone(), int(loss.cq_ptr))
     dist.destroy_process_group()
 
@@ -154,14 +157,16 @@ def test_tables_synchronised_across_ranks(tmp_path):
         args=(str(tmp_path / 'init'), results),
         nprocs=2,
         join=True)
-    # Both ranks hold what one process gets from all six in rank order.
+    # Both ranks hold what one process gets from each step's six embeddings
+    # in rank order.
     single = OIMLoss(num_features=8, num_person_ids=4, queue_size=5)
-    single.update(unit(6, seed=20), torch.tensor([0, -1, 2, 0, -1, -1]))
+    for step in range(STEPS):
+        single.update(unit(6, seed=20 + step), RANK_IDS)
     for rank in (0, 1):
         lut, cq, ptr = results[rank]
         torch.testing.assert_close(lut, single.lut)
         torch.testing.assert_close(cq, single.cq)
-        assert ptr == int(single.cq_ptr) == 3
+        assert ptr == int(single.cq_ptr) == (3 * STEPS) % 5
 
 
 def test_float32_under_mixed_precision():
