@@ -77,9 +77,11 @@ def make_dataset(args):
 
 def save_untrained(cfg, path):
     """The model as training starts from it, to score the untrained model."""
+    from mmengine.registry import init_default_scope
     from mmengine.runner import set_random_seed
 
     from mmdet.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
     set_random_seed(cfg.get('randomness', {}).get('seed') or 0)
     model = MODELS.build(cfg.model)
     model.init_weights()
