@@ -26,3 +26,24 @@ def test_no_rois():
     head.eval()
     res4, res5 = head(torch.zeros(0, 256, 7, 7))
     assert res4.shape == (0, 256) and res5.shape == (0, 512)
+
+
+def test_base_channels_narrows_the_stage_like_resnet():
+    backbone = MODELS.build(
+        dict(type='ResNet', depth=18, base_channels=16, num_stages=4))
+    head = MODELS.build(
+        dict(type='PooledResLayer', depth=18, base_channels=16))
+    head.eval()
+    # The same layer4 as the narrowed ResNet's, parameter for parameter.
+    assert {k: v.shape for k, v in head.layer4.state_dict().items()} == {
+        k: v.shape for k, v in backbone.layer4.state_dict().items()}
+    res4, res5 = head(torch.randn(2, 64, 7, 7))
+    assert res4.shape == (2, 64) and res5.shape == (2, 128)
+
+
+def test_base_channels_of_a_bottleneck_stage():
+    head = MODELS.build(
+        dict(type='PooledResLayer', depth=50, base_channels=16))
+    head.eval()
+    res4, res5 = head(torch.randn(2, 256, 6, 6))
+    assert res4.shape == (2, 256) and res5.shape == (2, 512)
