@@ -36,6 +36,8 @@ def parse_args():
     parser.add_argument('--num-train-images', type=int, default=320)
     parser.add_argument('--num-test-images', type=int, default=160)
     parser.add_argument('--num-identities', type=int, default=120)
+    parser.add_argument('--num-test-identities', type=int, default=None,
+                        help='of --num-identities (default: half)')
     parser.add_argument('--num-queries', type=int, default=4,
                         help='queries drawn with their matches')
     parser.add_argument('--cfg-options', nargs='+', default=[],
@@ -58,7 +60,8 @@ def make_dataset(args):
         seed=args.seed,
         num_train_images=args.num_train_images,
         num_test_images=args.num_test_images,
-        num_identities=args.num_identities)
+        num_identities=args.num_identities,
+        num_test_identities=args.num_test_identities)
     stamp = osp.join(args.data_root, 'mmseqnet_synthetic.json')
     if osp.isfile(stamp) and json.load(open(stamp)) == recipe:
         print(f'{args.data_root} is up to date')
@@ -70,7 +73,8 @@ def make_dataset(args):
         str(args.num_train_images), '--num-test-images',
         str(args.num_test_images), '--num-identities',
         str(args.num_identities)
-    ])
+    ] + ([] if args.num_test_identities is None else
+         ['--num-test-identities', str(args.num_test_identities)]))
     with open(stamp, 'w') as f:
         json.dump(recipe, f)
 

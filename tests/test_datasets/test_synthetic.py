@@ -134,7 +134,18 @@ def test_cuhk_sysu_gallery_sizes(tmp_path):
 def test_prw_arguments(tmp_path):
     with pytest.raises(ValueError, match='num_identities'):
         generate_prw(str(tmp_path), num_identities=2)
+    with pytest.raises(ValueError, match='num_test_identities=1'):
+        generate_prw(str(tmp_path), num_identities=10, num_test_identities=1)
     with pytest.raises(ValueError, match='cannot hold'):
         generate_prw(
             str(tmp_path), num_train_images=2, num_test_images=5,
             num_identities=40)
+
+
+def test_prw_uneven_identity_split(tmp_path):
+    summary = generate_prw(
+        str(tmp_path), seed=3, num_train_images=20, num_test_images=12,
+        num_identities=20, num_test_identities=6)
+    assert len(summary['train_ids']) == 14
+    assert len(summary['test_ids']) == 6
+    assert {q['pid'] for q in summary['queries']} == set(summary['test_ids'])

@@ -21,6 +21,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-test-images', type=int, default=60)
     parser.add_argument('--num-identities', type=int, default=40)
     parser.add_argument(
+        '--num-test-identities', type=int,
+        help='prw only: how many of the identities are test identities '
+        '(default: half)')
+    parser.add_argument(
         '--gallery-sizes', type=int, nargs='+',
         help=f'cuhk_sysu only: TestG<N>.mat files, from '
         f'{STANDARD_GALLERY_SIZES} (default: every size that fits)')
@@ -35,6 +39,8 @@ def main() -> None:
         num_test_images=args.num_test_images,
         num_identities=args.num_identities)
     if args.format == 'cuhk_sysu':
+        if args.num_test_identities is not None:
+            raise SystemExit('--num-test-identities applies to prw only')
         summary = generate_cuhk_sysu(
             args.out, gallery_sizes=args.gallery_sizes, **common)
         print(f'{args.out}: {len(summary["train_images"])} train / '
@@ -45,7 +51,8 @@ def main() -> None:
     else:
         if args.gallery_sizes is not None:
             raise SystemExit('--gallery-sizes applies to cuhk_sysu only')
-        summary = generate_prw(args.out, **common)
+        summary = generate_prw(
+            args.out, num_test_identities=args.num_test_identities, **common)
         print(f'{args.out}: {len(summary["train_frames"])} train / '
               f'{len(summary["test_frames"])} test frames, '
               f'{len(summary["train_ids"])} train identities, '

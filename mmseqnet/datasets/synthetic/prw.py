@@ -1,7 +1,7 @@
 """A synthetic dataset in the original PRW file layout."""
 import os
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -31,6 +31,7 @@ def generate_prw(out_dir: str,
                  num_train_images: int = 40,
                  num_test_images: int = 40,
                  num_identities: int = 30,
+                 num_test_identities: Optional[int] = None,
                  frame_size: Tuple[int, int] = (480, 270),
                  cam6_size: Tuple[int, int] = (300, 240),
                  max_identities_per_image: int = 3,
@@ -55,8 +56,10 @@ def generate_prw(out_dir: str,
             Defaults to 0.
         num_train_images (int): Training frames (>= 2). Defaults to 40.
         num_test_images (int): Test frames (>= 4). Defaults to 40.
-        num_identities (int): Labeled identities, split evenly between
-            train and test. Defaults to 30.
+        num_identities (int): Labeled identities, train and test together.
+            Defaults to 30.
+        num_test_identities (int, optional): How many of them are test
+            identities. Defaults to None (half, rounded up).
         frame_size (tuple[int, int]): (width, height) of cameras 1-5,
             16:9 like PRW's 1920x1080. Defaults to (480, 270).
         cam6_size (tuple[int, int]): (width, height) of camera 6, 5:4 like
@@ -72,10 +75,14 @@ def generate_prw(out_dir: str,
         ``test_ids``, ``queries`` (dicts with ``pid``, ``frame``, ``box``)
         and ``quirks``.
     """
-    num_train_ids = num_identities // 2
-    num_test_ids = num_identities - num_train_ids
+    if num_test_identities is None:
+        num_test_identities = num_identities - num_identities // 2
+    num_test_ids = num_test_identities
+    num_train_ids = num_identities - num_test_ids
     if num_train_ids < 1 or num_test_ids < 2:
-        raise ValueError(f'num_identities must be >= 3, got {num_identities}')
+        raise ValueError('need >= 1 training and >= 2 test identities, got '
+                         f'num_identities={num_identities}, '
+                         f'num_test_identities={num_test_identities}')
     if num_train_images < 2 or num_test_images < 4 or (
             num_train_images + num_test_images < len(_VARIABLE_CYCLE)):
         raise ValueError('need >= 2 training and >= 4 test frames, 7 in all')
