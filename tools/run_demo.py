@@ -33,11 +33,11 @@ def parse_args():
     parser.add_argument('--data-root', default='data/synthetic_prw')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train-images', type=int, default=320)
+    parser.add_argument('--num-train-images', type=int, default=1440)
     parser.add_argument('--num-test-images', type=int, default=160)
-    parser.add_argument('--num-identities', type=int, default=120)
-    parser.add_argument('--num-test-identities', type=int, default=None,
-                        help='of --num-identities (default: half)')
+    parser.add_argument('--num-identities', type=int, default=1200)
+    parser.add_argument('--num-test-identities', type=int, default=120,
+                        help='how many of the identities are test ones')
     parser.add_argument('--num-queries', type=int, default=4,
                         help='queries drawn with their matches')
     parser.add_argument('--cfg-options', nargs='+', default=[],
@@ -72,9 +72,9 @@ def make_dataset(args):
         str(args.seed), '--num-train-images',
         str(args.num_train_images), '--num-test-images',
         str(args.num_test_images), '--num-identities',
-        str(args.num_identities)
-    ] + ([] if args.num_test_identities is None else
-         ['--num-test-identities', str(args.num_test_identities)]))
+        str(args.num_identities), '--num-test-identities',
+        str(args.num_test_identities)
+    ])
     with open(stamp, 'w') as f:
         json.dump(recipe, f)
 
