@@ -38,7 +38,7 @@ def parse_args():
     parser.add_argument('--num-identities', type=int, default=1200)
     parser.add_argument('--num-test-identities', type=int, default=120,
                         help='how many of the identities are test ones')
-    parser.add_argument('--num-queries', type=int, default=4,
+    parser.add_argument('--num-queries', type=int, default=6,
                         help='queries drawn with their matches')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to mim train / mim test')
@@ -81,10 +81,13 @@ def make_dataset(args):
 
 def save_untrained(cfg, path):
     """The model as training starts from it, to score the untrained model."""
+    from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
     from mmengine.runner import set_random_seed
 
     from mmdet.registry import MODELS
+    # A quiet current logger: init_weights reports every parameter.
+    MMLogger.get_instance('run_demo', log_level='WARNING')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     set_random_seed(cfg.get('randomness', {}).get('seed') or 0)
     model = MODELS.build(cfg.model)
