@@ -48,14 +48,8 @@ train_cfg = dict(max_epochs=9, val_interval=9)
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=0.05))
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.01,
-        by_epoch=True,
-        begin=0,
-        end=0.25,
-        convert_to_iter_based=True),
-    dict(type='MultiStepLR', by_epoch=True, milestones=[7], gamma=0.1)
+    dict(_base_.param_scheduler[0], start_factor=0.01, end=0.25),
+    dict(_base_.param_scheduler[1], milestones=[7])
 ]
 # The demo's numbers repeat from run to run (up to CPU arithmetic).
 randomness = dict(seed=0)

@@ -10,6 +10,7 @@
 Everything lands under ``--work-dir`` (default ``work_dirs/demo``).
 """
 import argparse
+import dataclasses
 import glob
 import json
 import os
@@ -143,8 +144,11 @@ def search_examples(args, config, checkpoint, out_dir):
         # Plain ranking: on this small synthetic gallery CBGM scores lower
         # (compare mAP and mAP_cbgm in the summary).
         matches = searcher.search(gallery, query_path, query['bbox'], topk=5)
-        # Drop the query's own frame, as the protocol does.
-        matches = [m for m in matches if m.source != query_path]
+        # Drop the query's own frame, as the protocol does, and rank again.
+        matches = [
+            dataclasses.replace(m, rank=rank) for rank, m in enumerate(
+                (m for m in matches if m.source != query_path), 1)
+        ]
         correct = []
         for m in matches:
             instances = by_path[m.source]['instances']
