@@ -1,5 +1,5 @@
 # A light SeqNet that learns the synthetic PRW-format dataset of `make demo`
-# in about ten minutes on a 2-core CPU. The dataset (tools/run_demo.py):
+# in about eleven minutes on a 2-core CPU. The dataset (tools/run_demo.py):
 #   generate_synthetic_dataset.py --format prw --num-train-images 1440
 #       --num-test-images 160 --num-identities 1200 --num-test-identities 120
 # i.e. 1080 training identities, 120 test identities.
