@@ -1,5 +1,5 @@
 """ResNet stage used as a RoI head that returns max-pooled vectors."""
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch.nn.functional as F
 from mmdet.models.backbones import ResNet
@@ -37,9 +37,6 @@ class PooledResLayer(ResLayer):
             ``ResNet``: the stage takes ``base_channels * 2**(stage - 1) *
             expansion`` channels and gives ``base_channels * 2**stage *
             expansion``. Defaults to 64 (the standard ResNet).
-        in_channels (int, optional): Channels of the RoI features, when they
-            differ from what ``base_channels`` implies: a head wider than the
-            backbone stage that feeds it. Defaults to None (as in ResNet).
         init_cfg (dict or list[dict], optional): Initialization config; a
             ``Pretrained`` config pointing at a whole ResNet checkpoint loads
             its ``layer{stage + 1}`` weights (the other keys are reported as
@@ -56,7 +53,6 @@ class PooledResLayer(ResLayer):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  base_channels: int = 64,
-                 in_channels: Optional[int] = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
             depth=depth,
@@ -68,17 +64,15 @@ class PooledResLayer(ResLayer):
             norm_eval=norm_eval,
             with_cp=with_cp,
             init_cfg=init_cfg)
-        block, stage_blocks = ResNet.arch_settings[depth]
-        resnet_in_channels = base_channels * 2**(stage - 1) * block.expansion
-        in_channels = in_channels or resnet_in_channels
-        if base_channels != 64 or in_channels != resnet_in_channels:
-            # mmdet's ResLayer builds the standard widths only: rebuild the
-            # stage, with the same blocks and name (layer{stage+1}).
+        if base_channels != 64:
+            # mmdet's ResLayer builds the standard width only: rebuild the
+            # stage narrower, with the same blocks and name (layer{stage+1}).
+            block, stage_blocks = ResNet.arch_settings[depth]
             self.add_module(
                 f'layer{stage + 1}',
                 _ResLayer(
                     block,
-                    inplanes=in_channels,
+                    inplanes=base_channels * 2**(stage - 1) * block.expansion,
                     planes=base_channels * 2**stage,
                     num_blocks=stage_blocks[stage],
                     stride=stride,

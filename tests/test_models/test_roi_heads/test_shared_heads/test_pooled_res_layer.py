@@ -47,13 +47,3 @@ def test_base_channels_of_a_bottleneck_stage():
     head.eval()
     res4, res5 = head(torch.randn(2, 256, 6, 6))
     assert res4.shape == (2, 256) and res5.shape == (2, 512)
-
-
-def test_in_channels_widens_the_head_beyond_the_backbone():
-    head = MODELS.build(
-        dict(type='PooledResLayer', depth=18, base_channels=32,
-             in_channels=64))
-    head.eval()
-    res4, res5 = head(torch.randn(2, 64, 7, 7))
-    assert res4.shape == (2, 64) and res5.shape == (2, 256)
-    assert head.layer4[0].conv1.in_channels == 64
