@@ -1,0 +1,11 @@
+"""Helpers for mmseqnet's tests: reference material and shared checks.
+
+Not imported by ``import mmseqnet``; the skip helpers need pytest.
+"""
+from .reference import (REFERENCE_DIR_ENV, reference_dir, reference_path,
+                        require_reference, skip_without_reference)
+
+__all__ = [
+    'REFERENCE_DIR_ENV', 'reference_dir', 'reference_path',
+    'require_reference', 'skip_without_reference',
+]
