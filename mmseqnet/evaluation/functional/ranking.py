@@ -54,7 +54,25 @@ def average_precision_of_positives(positive_scores: np.ndarray,
         return 0.0
     scores = np.asarray(scores).ravel()
     ranked = np.sort(scores[scores >= positive_scores[0]])
-    num_at_or_above = ranked.size - np.searchsorted(ranked, positive_scores)
+    return average_precision_from_counts(
+        positive_scores,
+        ranked.size - np.searchsorted(ranked, positive_scores))
+
+
+def average_precision_from_counts(positive_scores: np.ndarray,
+                                  num_at_or_above: np.ndarray) -> float:
+    """:func:`average_precision` given, for each positive, how many entries
+    score at or above it.
+
+    Args:
+        positive_scores (np.ndarray): (P,) scores of the positives, sorted
+            ascending, P >= 1.
+        num_at_or_above (np.ndarray): (P,) entries (positives included) with
+            a score >= each positive's.
+
+    Returns:
+        float: AP in [0, 1].
+    """
     pos_at_or_above = positive_scores.size - np.searchsorted(
         positive_scores, positive_scores)
     return float(np.mean(pos_at_or_above / num_at_or_above))

@@ -5,13 +5,13 @@ is) comes in as a :class:`QueryGalleries` (see ``gallery.py`` for the
 CUHK-SYSU and PRW builders); this module ranks and scores. Pure numpy/scipy:
 usable without mmengine.
 """
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .bbox_iou import bbox_iou
-from .cbgm import cbgm
-from .ranking import average_precision_of_positives, stable_topk
+from .cbgm import cbgm_updates
+from .ranking import average_precision_from_counts
 
 
 class QueryGalleries(NamedTuple):
@@ -79,6 +79,37 @@ def search_iou_thr(gt_bboxes: np.ndarray) -> np.ndarray:
     return np.minimum(0.5, w * h / ((w + 10) * (h + 10)))
 
 
+def positive_hits(det_bboxes: np.ndarray, image_starts: np.ndarray,
+                  image_ends: np.ndarray, pos_image: np.ndarray,
+                  pos_bboxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The detections that may be true positives: IoU with the ground truth
+    of their positive image reaching :func:`search_iou_thr`.
+
+    They do not depend on the similarities, so one call serves every
+    ranking of the same galleries.
+
+    Args:
+        det_bboxes (np.ndarray): (N, 4) xyxy detections.
+        image_starts (np.ndarray): (M,) first detection row of each image.
+        image_ends (np.ndarray): (M,) one past the last row of each image.
+        pos_image (np.ndarray): (P,) positive images.
+        pos_bboxes (np.ndarray): (P, 4) the query person's box in each.
+
+    Returns:
+        Tuple[np.ndarray, np.ndarray]: (H,) int64 positive (index into
+        ``pos_image``) and (H,) int64 detection row of every hit, ordered by
+        positive, then row.
+    """
+    starts = image_starts[pos_image]
+    lengths = image_ends[pos_image] - starts
+    group = np.repeat(np.arange(len(pos_image)), lengths)
+    first_of_group = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    rows = starts[group] + np.arange(group.size) - first_of_group
+    gt = np.asarray(pos_bboxes).reshape(-1, 4)[group]
+    hit = bbox_iou(det_bboxes[rows], gt) >= search_iou_thr(gt)
+    return group[hit], rows[hit]
+
+
 def first_matches(sims: np.ndarray, det_bboxes: np.ndarray,
                   image_starts: np.ndarray, image_ends: np.ndarray,
                   pos_image: np.ndarray, pos_bboxes: np.ndarray) -> np.ndarray:
@@ -100,19 +131,9 @@ def first_matches(sims: np.ndarray, det_bboxes: np.ndarray,
         np.ndarray: (T,) int64 detection rows of the true positives,
         T <= P.
     """
-    starts = image_starts[pos_image]
-    lengths = image_ends[pos_image] - starts
-    group = np.repeat(np.arange(len(pos_image)), lengths)
-    first_of_group = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    rows = starts[group] + np.arange(group.size) - first_of_group
-    gt = np.asarray(pos_bboxes).reshape(-1, 4)[group]
-    hit = bbox_iou(det_bboxes[rows], gt) >= search_iou_thr(gt)
-    rows, group = rows[hit], group[hit]
-    order = np.lexsort((rows, -sims[rows], group))
-    group = group[order]
-    first = np.ones(group.size, dtype=bool)
-    first[1:] = group[1:] != group[:-1]
-    return rows[order][first]
+    group, rows = positive_hits(det_bboxes, image_starts, image_ends,
+                                pos_image, pos_bboxes)
+    return rows[_first_of_groups(group, rows, sims[rows])]
 
 
 def eval_search(query_feats: np.ndarray,
@@ -139,6 +160,9 @@ def eval_search(query_feats: np.ndarray,
     ranked together (ties: lower row first). Galleries with fewer than k
     detections, or images without detections, need no special care.
 
+    :func:`eval_search_variants` computes several galleries, and the
+    rankings with and without CBGM, from one set of matrix products.
+
     Args:
         query_feats (np.ndarray): (Q, D) query embeddings.
         det_image_ids (np.ndarray): (N,) non-decreasing image of each
@@ -157,66 +181,299 @@ def eval_search(query_feats: np.ndarray,
             Defaults to 30.
         k2 (int): CBGM query-side nodes. Defaults to 4.
         chunk_size (int): Queries per similarity matrix product (memory:
-            ``chunk_size * N`` float32). Defaults to 128.
+            a few ``chunk_size * N`` arrays). Defaults to 128.
 
     Returns:
         SearchResult: Per-query AP, found, hits and top matches.
+    """
+    results = eval_search_variants(
+        query_feats,
+        det_image_ids,
+        det_bboxes,
+        det_feats, {'': galleries},
+        topk=topk,
+        num_matches=num_matches,
+        context_feats=context_feats,
+        k1=k1,
+        k2=k2,
+        chunk_size=chunk_size,
+        plain=context_feats is None)
+    return results['_cbgm' if context_feats is not None else '']
+
+
+def eval_search_variants(query_feats: np.ndarray,
+                         det_image_ids: np.ndarray,
+                         det_bboxes: np.ndarray,
+                         det_feats: np.ndarray,
+                         variants: Mapping[str, QueryGalleries],
+                         topk: Sequence[int] = (1, 5, 10),
+                         num_matches: int = 0,
+                         context_feats: Optional[Sequence[np.ndarray]] = None,
+                         k1: int = 30,
+                         k2: int = 4,
+                         chunk_size: int = 128,
+                         plain: bool = True) -> Dict[str, SearchResult]:
+    """:func:`eval_search` for several galleries of the same queries and
+    detections, with and without CBGM, sharing the work they have in common.
+
+    Each chunk of queries is multiplied with the detections once for all
+    variants. Per gallery, each similarity row is sorted once: the sorted
+    row counts the entries at or above every true positive (the AP) and
+    bounds the top of the ranking; CBGM changes at most one entry per
+    re-scored image, so its counts and top-k come from the plain ones plus
+    the changed entries. Every number equals what :func:`eval_search` on
+    the variant alone would compute with the literal per-query loop.
+
+    Args:
+        query_feats (np.ndarray): (Q, D) query embeddings.
+        det_image_ids (np.ndarray): (N,) non-decreasing image of each
+            detection.
+        det_bboxes (np.ndarray): (N, 4) xyxy detections.
+        det_feats (np.ndarray): (N, D) detection embeddings.
+        variants (Mapping[str, QueryGalleries]): Galleries by name (e.g.
+            ``''`` standard, ``'_mv'`` multi-view), all over the same M
+            images and Q queries.
+        topk (Sequence[int]): Ranks for top-k accuracy. Defaults to
+            (1, 5, 10).
+        num_matches (int): Top matches to return per query. Defaults to 0.
+        context_feats (Sequence[np.ndarray], optional): Per query (C_q, D)
+            CBGM query side (query box first); None: no CBGM results.
+            Defaults to None.
+        k1 (int): CBGM images: those of the k1 most similar detections.
+            Defaults to 30.
+        k2 (int): CBGM query-side nodes. Defaults to 4.
+        chunk_size (int): Queries per similarity matrix product (memory:
+            a few ``chunk_size * N`` arrays per variant). Defaults to 128.
+        plain (bool): Also return the rankings without CBGM. Defaults to
+            True.
+
+    Returns:
+        Dict[str, SearchResult]: ``name`` (without CBGM, if ``plain``) and
+        ``name + '_cbgm'`` (with ``context_feats``) for every variant.
     """
     query_feats = np.asarray(query_feats, dtype=np.float32)
     det_feats = np.asarray(det_feats, dtype=np.float32)
     det_image_ids = np.asarray(det_image_ids, dtype=np.int64).ravel()
     det_bboxes = np.asarray(det_bboxes).reshape(-1, 4)
-    num_queries, num_images = galleries.masks.shape
-    _check_inputs(query_feats, det_image_ids, det_bboxes, det_feats, galleries,
-                  context_feats)
+    if not variants:
+        return {}
+    if not (np.isfinite(query_feats).all() and np.isfinite(det_feats).all()):
+        raise ValueError('eval_search: query_feats and det_feats must be '
+                         'finite (NaN or inf would drop out of the ranking)')
+    for galleries in variants.values():
+        _check_inputs(query_feats, det_image_ids, det_bboxes, det_feats,
+                      galleries, context_feats)
+    num_queries = len(query_feats)
+    num_images = next(iter(variants.values())).masks.shape[1]
     image_starts = np.searchsorted(det_image_ids, np.arange(num_images))
     image_ends = np.searchsorted(
         det_image_ids, np.arange(num_images), side='right')
-    pos_offsets = np.searchsorted(galleries.pos_query,
-                                  np.arange(num_queries + 1))
     topk = tuple(int(k) for k in topk)
     num_ranked = max(max(topk, default=0), num_matches)
+    cbgm_k1 = k1 if context_feats is not None else 0
 
-    ap = np.full(num_queries, np.nan)
-    found = np.zeros(num_queries, dtype=np.int64)
-    hits = np.zeros((num_queries, len(topk)), dtype=bool)
-    match_inds = np.full((num_queries, num_matches), -1, dtype=np.int64)
-    match_sims = np.full((num_queries, num_matches), np.nan, np.float32)
-    match_correct = np.zeros((num_queries, num_matches), dtype=bool)
+    results: Dict[str, SearchResult] = {}
+    hits = {}
+    for name, galleries in variants.items():
+        hit_pos, hit_rows = positive_hits(det_bboxes, image_starts,
+                                          image_ends, galleries.pos_image,
+                                          galleries.pos_bboxes)
+        hits[name] = (hit_pos, galleries.pos_query[hit_pos], hit_rows)
+        if plain:
+            results[name] = _empty_result(galleries.count_gt, len(topk),
+                                          num_matches)
+        if context_feats is not None:
+            results[name + '_cbgm'] = _empty_result(galleries.count_gt,
+                                                    len(topk), num_matches)
     for chunk_start in range(0, num_queries, chunk_size):
         chunk = slice(chunk_start, min(chunk_start + chunk_size, num_queries))
         chunk_sims = query_feats[chunk] @ det_feats.T
-        # -inf keeps every query's row aligned with the detection arrays
-        # while ranking it below anything in its gallery.
-        chunk_sims[~galleries.masks[chunk][:, det_image_ids]] = -np.inf
-        for q, sims in zip(range(chunk.start, chunk.stop), chunk_sims):
+        for name, galleries in variants.items():
+            sims = chunk_sims.copy()
+            # -inf keeps every query's row aligned with the detection
+            # arrays while ranking it below anything in its gallery.
+            sims.ravel()[_outside_gallery(galleries.masks[chunk],
+                                          image_starts, image_ends)] = -np.inf
+            ranking = _rank_chunk(sims, num_ranked + cbgm_k1)
+            hit_pos, hit_query, hit_rows = hits[name]
+            first, last = np.searchsorted(hit_query, [chunk.start, chunk.stop])
+            chunk_hits = (hit_pos[first:last], hit_query[first:last] -
+                          chunk.start, hit_rows[first:last])
+            if plain:
+                _score_chunk(ranking, chunk_hits, topk, num_ranked,
+                             results[name], chunk)
             if context_feats is not None:
-                sims = cbgm(sims, det_image_ids, det_feats, context_feats[q],
-                            k1, k2)
-            pos = slice(pos_offsets[q], pos_offsets[q + 1])
-            tp_rows = first_matches(sims, det_bboxes, image_starts, image_ends,
-                                    galleries.pos_image[pos],
-                                    galleries.pos_bboxes[pos])
-            found[q] = tp_rows.size
-            count_gt = galleries.count_gt[q]
-            if count_gt > 0:
-                ap[q] = average_precision_of_positives(
-                    sims[tp_rows], sims) * tp_rows.size / count_gt
-            ranked = stable_topk(sims, num_ranked)
-            correct = np.isin(ranked, tp_rows)
-            hits[q] = [correct[:k].any() for k in topk]
-            shown = min(num_matches, ranked.size)
-            match_inds[q, :shown] = ranked[:shown]
-            match_sims[q, :shown] = sims[ranked[:shown]]
-            match_correct[q, :shown] = correct[:shown]
+                updates = cbgm_updates(ranking.top[:, :k1], det_image_ids,
+                                       det_feats, context_feats[chunk], k2)
+                _score_chunk(
+                    _rescore_chunk(ranking, *updates, num_ranked), chunk_hits,
+                    topk, num_ranked, results[name + '_cbgm'], chunk)
+    return results
+
+
+def _outside_gallery(masks: np.ndarray, image_starts: np.ndarray,
+                     image_ends: np.ndarray) -> np.ndarray:
+    """Flat indices into a (q, N) similarity chunk of the detections of the
+    images each query's gallery leaves out."""
+    num_dets = image_ends[-1] if len(image_ends) else 0
+    query, image = np.divmod(np.flatnonzero(~masks), masks.shape[1])
+    sizes = image_ends[image] - image_starts[image]
+    first = query * num_dets + image_starts[image]
+    return np.repeat(first - np.cumsum(sizes) + sizes,
+                     sizes) + np.arange(sizes.sum())
+
+
+class _ChunkRanking(NamedTuple):
+    """A chunk of similarity rows prepared for scoring.
+
+    Attributes:
+        sims (np.ndarray): (q, N) similarities, ``-inf`` outside the gallery.
+        sorted_sims (np.ndarray): (q, N) each row of the plain similarities
+            sorted ascending.
+        top (np.ndarray): (q, K) rows of the K highest similarities, highest
+            first (ties: lower row first), -1 padded.
+        changed_query (np.ndarray): (U,) non-decreasing query (in the chunk)
+            of each entry that differs from ``sorted_sims``' rows (CBGM).
+        changed_old (np.ndarray): (U,) its plain similarity.
+        changed_new (np.ndarray): (U,) its similarity in ``sims``.
+    """
+    sims: np.ndarray
+    sorted_sims: np.ndarray
+    top: np.ndarray
+    changed_query: np.ndarray
+    changed_old: np.ndarray
+    changed_new: np.ndarray
+
+
+def _rank_chunk(sims: np.ndarray, depth: int) -> _ChunkRanking:
+    """Sort the rows of ``sims`` and rank their ``depth`` highest entries."""
+    num_queries, num_dets = sims.shape
+    sorted_sims = np.sort(sims, axis=1)
+    top = np.full((num_queries, depth), -1, dtype=np.int64)
+    if min(depth, num_dets) > 0:
+        # every entry >= the depth-th largest (ties included), never -inf
+        threshold = np.maximum(
+            sorted_sims[:, max(num_dets - depth, 0)],
+            np.finfo(sims.dtype).min)
+        query, rows = np.divmod(
+            np.flatnonzero(sims >= threshold[:, None]), num_dets)
+        top = _top_rows(query, rows, sims[query, rows], num_queries, depth)
+    empty = np.zeros(0, dtype=np.int64)
+    return _ChunkRanking(sims, sorted_sims, top, empty,
+                         empty.astype(sims.dtype), empty.astype(sims.dtype))
+
+
+def _rescore_chunk(plain: _ChunkRanking, query: np.ndarray, rows: np.ndarray,
+                   values: np.ndarray, depth: int) -> _ChunkRanking:
+    """``plain`` with the entries ``(query, rows)`` set to ``values``.
+
+    Only the changed entries can enter the top ``depth`` from beyond
+    ``plain``'s top ``depth + #changed``, so those rank the new rows.
+    """
+    order = np.argsort(query, kind='stable')
+    query, rows, values = query[order], rows[order], values[order]
+    sims = plain.sims.copy()
+    old = sims[query, rows]
+    sims[query, rows] = values
+    pool_query, pool_rows = np.nonzero(plain.top >= 0)
+    pool_query = np.concatenate([pool_query, query])
+    pool_rows = np.concatenate([plain.top[plain.top >= 0], rows])
+    top = _top_rows(pool_query, pool_rows, sims[pool_query, pool_rows],
+                    len(sims), depth)
+    return _ChunkRanking(sims, plain.sorted_sims, top, query, old,
+                         sims[query, rows])
+
+
+def _top_rows(query: np.ndarray, rows: np.ndarray, values: np.ndarray,
+              num_queries: int, depth: int) -> np.ndarray:
+    """(num_queries, depth) rows of each query's highest ``values``, highest
+    first (ties: lower row first), -1 padded; repeated (query, row) pairs
+    count once."""
+    order = np.lexsort((rows, -values, query))
+    query, rows = query[order], rows[order]
+    distinct = np.ones(len(rows), dtype=bool)
+    distinct[1:] = (rows[1:] != rows[:-1]) | (query[1:] != query[:-1])
+    query, rows = query[distinct], rows[distinct]
+    rank = np.arange(len(query)) - np.searchsorted(query, query)
+    shown = rank < depth
+    top = np.full((num_queries, depth), -1, dtype=np.int64)
+    top[query[shown], rank[shown]] = rows[shown]
+    return top
+
+
+def _first_of_groups(group: np.ndarray, rows: np.ndarray,
+                     values: np.ndarray) -> np.ndarray:
+    """Indices of each group's highest value (ties: lower row), in group
+    order."""
+    order = np.lexsort((rows, -values, group))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = group[order[1:]] != group[order[:-1]]
+    return order[first]
+
+
+def _empty_result(count_gt: np.ndarray, num_topk: int,
+                  num_matches: int) -> SearchResult:
+    """A SearchResult to fill chunk by chunk."""
+    num_queries = len(count_gt)
     return SearchResult(
-        ap=ap,
-        found=found,
-        count_gt=np.asarray(galleries.count_gt, dtype=np.int64),
-        hits=hits,
-        match_inds=match_inds,
-        match_sims=match_sims,
-        match_correct=match_correct)
+        ap=np.full(num_queries, np.nan),
+        found=np.zeros(num_queries, dtype=np.int64),
+        count_gt=np.asarray(count_gt, dtype=np.int64),
+        hits=np.zeros((num_queries, num_topk), dtype=bool),
+        match_inds=np.full((num_queries, num_matches), -1, dtype=np.int64),
+        match_sims=np.full((num_queries, num_matches), np.nan, np.float32),
+        match_correct=np.zeros((num_queries, num_matches), dtype=bool))
+
+
+def _score_chunk(ranking: _ChunkRanking, chunk_hits: Tuple[np.ndarray, ...],
+                 topk: Tuple[int, ...], num_ranked: int, result: SearchResult,
+                 chunk: slice) -> None:
+    """Write the chunk's AP, found, hits and matches into ``result``.
+
+    ``chunk_hits``: positive, query (in the chunk) and row of the chunk's
+    :func:`positive_hits`.
+    """
+    hit_pos, hit_query, hit_rows = chunk_hits
+    sims = ranking.sims
+    num_queries, num_dets = sims.shape
+    hit_sims = sims[hit_query, hit_rows]
+    tp = _first_of_groups(hit_pos, hit_rows, hit_sims)
+    tp_query, tp_rows, tp_sims = hit_query[tp], hit_rows[tp], hit_sims[tp]
+    found = np.bincount(tp_query, minlength=num_queries)
+    result.found[chunk] = found
+    tp_bounds = np.searchsorted(tp_query, np.arange(num_queries + 1))
+    changed = np.searchsorted(ranking.changed_query,
+                              np.arange(num_queries + 1))
+    count_gt = result.count_gt[chunk]
+    ap = result.ap[chunk]
+    for i in np.flatnonzero(count_gt > 0):
+        positives = np.sort(tp_sims[tp_bounds[i]:tp_bounds[i + 1]])
+        if positives.size == 0:
+            ap[i] = 0.0
+            continue
+        num_at_or_above = num_dets - np.searchsorted(ranking.sorted_sims[i],
+                                                     positives)
+        if changed[i + 1] > changed[i]:
+            entries = slice(changed[i], changed[i + 1])
+            num_at_or_above += (
+                (ranking.changed_new[entries] >= positives[:, None]).sum(1) -
+                (ranking.changed_old[entries] >= positives[:, None]).sum(1))
+        ap[i] = average_precision_from_counts(
+            positives, num_at_or_above) * positives.size / count_gt[i]
+    ranked = ranking.top[:, :num_ranked]
+    shown = ranked >= 0
+    correct = np.isin(
+        np.where(shown, np.arange(num_queries)[:, None] * num_dets + ranked,
+                 -1), tp_query * num_dets + tp_rows)
+    for j, k in enumerate(topk):
+        result.hits[chunk, j] = correct[:, :k].any(axis=1)
+    num_matches = result.match_inds.shape[1]
+    ranked, shown = ranked[:, :num_matches], shown[:, :num_matches]
+    result.match_inds[chunk] = ranked
+    result.match_correct[chunk] = correct[:, :num_matches]
+    if num_dets > 0:
+        result.match_sims[chunk] = np.where(
+            shown, sims[np.arange(num_queries)[:, None], ranked], np.nan)
 
 
 def summarize_search(
