@@ -2,8 +2,11 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy.optimize import linear_sum_assignment
 
-from mmseqnet.evaluation.functional import cbgm
+from mmseqnet.evaluation.functional import cbgm, stable_topk
+from mmseqnet.evaluation.functional.cbgm import (cbgm_updates,
+                                                 max_weight_matchings)
 
 
 def graph_feats(weights):
@@ -130,3 +133,63 @@ def test_cbgm_matches_brute_force_matching():
                 if i == 0:
                     expected[rows[j]] = max(weights[a, b] for a, b in pairs)
         assert out == pytest.approx(expected, abs=1e-6)
+
+
+def scipy_matching(graph):
+    """Row 0's column (-1: unmatched) and the largest matched weight, by
+    scipy, graph by graph."""
+    left, right = linear_sum_assignment(graph, maximize=True)
+    query_edge = np.flatnonzero(left == 0)
+    return (int(right[query_edge[0]]) if query_edge.size else -1,
+            graph[left, right].max())
+
+
+@pytest.mark.parametrize('rounding', [None, 0])
+def test_max_weight_matchings_equal_scipy(rounding):
+    # query sides of 1..6 (5 and 6 go to scipy), wide and tall graphs;
+    # rounded weights make many equal matchings, which scipy decides
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        rows = int(rng.integers(1, 7))
+        sizes = rng.integers(1, 12, size=int(rng.integers(1, 30)))
+        weights = rng.normal(size=(rows, sizes.sum())).astype(np.float32)
+        if rounding is not None:
+            weights = np.round(weights, rounding)
+        starts = np.cumsum(sizes) - sizes
+        out = max_weight_matchings(weights, starts, sizes)
+        assert out.max_weight.dtype == weights.dtype
+        for g, (start, size) in enumerate(zip(starts, sizes)):
+            col, best = scipy_matching(weights[:, start:start + size])
+            assert out.query_col[g] == col
+            assert out.max_weight[g] == best
+
+
+def test_max_weight_matchings_rejects_non_finite_weights_like_scipy():
+    weights = np.array([[0.5, np.nan], [0.1, 0.2]], np.float32)
+    with pytest.raises(ValueError):
+        max_weight_matchings(weights, np.array([0]), np.array([2]))
+
+
+def test_cbgm_updates_equal_cbgm_per_query():
+    rng = np.random.default_rng(5)
+    image_ids = np.repeat(np.arange(12), rng.integers(0, 5, size=12))
+    feats = rng.normal(size=(len(image_ids), 8)).astype(np.float32)
+    sims = rng.normal(size=(6, len(image_ids))).astype(np.float32)
+    contexts = [
+        rng.normal(size=(int(rng.integers(0, 6)), 8)).astype(np.float32)
+        for _ in range(6)
+    ]
+    selected = np.stack(
+        [np.pad(stable_topk(s, 5), (0, 5 - min(5, s.size)), constant_values=-1)
+         for s in sims])
+    query, rows, values = cbgm_updates(selected, image_ids, feats, contexts,
+                                       k2=4)
+    assert (np.diff(query) >= 0).all()
+    for q in range(6):
+        expected = cbgm(sims[q], image_ids, feats, contexts[q], k1=5, k2=4)
+        changed = np.flatnonzero(expected != sims[q])
+        mine = query == q
+        assert set(changed) <= set(rows[mine])
+        rescored = sims[q].copy()
+        rescored[rows[mine]] = values[mine]
+        assert np.array_equal(rescored, expected)

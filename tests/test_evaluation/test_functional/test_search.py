@@ -5,6 +5,7 @@ from mmseqnet.evaluation.functional import (QueryGalleries,
                                             cuhk_sysu_galleries, eval_search,
                                             prw_galleries, search_iou_thr,
                                             summarize_search)
+from mmseqnet.evaluation.functional.search import eval_search_variants
 from .test_cbgm import brute_force_matching
 from .test_detection import literal_iou
 from .test_ranking import reference_average_precision
@@ -446,3 +447,53 @@ def test_search_matches_reference(protocol, multi_view, k12):
     valid = ~np.isnan(result.ap)
     assert 0 < result.ap[valid].mean() < 1
     assert (result.found < result.count_gt).any()
+
+
+def test_search_variants_equal_each_variant_alone():
+    images, queries = random_scene(seed=5)
+    names = [img['name'] for img in images]
+    variants = {
+        suffix: prw_galleries(names, [img['cam'] for img in images],
+                              [img['gt_boxes'] for img in images],
+                              [img['gt_pids'] for img in images],
+                              [q['img_name'] for q in queries],
+                              [q['pid'] for q in queries],
+                              [q['cam'] for q in queries], multi_view)
+        for suffix, multi_view in (('', False), ('_mv', True))
+    }
+    arrays = (np.stack([q['feat'] for q in queries]),
+              np.concatenate([[i] * len(img['dets'])
+                              for i, img in enumerate(images)]).astype(int),
+              np.concatenate([img['dets'] for img in images]),
+              np.concatenate([img['feats'] for img in images]))
+    context = [q['context'] for q in queries]
+    options = dict(topk=(1, 3), num_matches=4, k1=6, k2=3, chunk_size=5)
+    together = eval_search_variants(
+        *arrays, variants, context_feats=context, **options)
+    assert list(together) == ['', '_cbgm', '_mv', '_mv_cbgm']
+    for name, result in together.items():
+        alone = eval_search(
+            *arrays,
+            variants[name.replace('_cbgm', '')],
+            context_feats=context if name.endswith('_cbgm') else None,
+            **options)
+        for field in result._fields:
+            assert np.array_equal(
+                getattr(result, field), getattr(alone, field),
+                equal_nan=True), (name, field)
+    # CBGM changed something, and only CBGM results without `plain`
+    assert not np.array_equal(together[''].match_sims,
+                              together['_cbgm'].match_sims, equal_nan=True)
+    assert list(
+        eval_search_variants(
+            *arrays, variants, context_feats=context, plain=False,
+            **options)) == ['_cbgm', '_mv_cbgm']
+
+
+def test_search_rejects_non_finite_features():
+    galleries = one_query([True], 1, [0], [[0, 0, 10, 10]])
+    feats = np.array([[np.nan, 1.0]], np.float32)
+    with pytest.raises(ValueError, match='finite'):
+        eval_search(
+            np.ones((1, 2), np.float32), np.array([0]), np.zeros((1, 4)),
+            feats, galleries)
