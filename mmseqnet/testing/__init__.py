@@ -2,10 +2,12 @@
 
 Not imported by ``import mmseqnet``; the skip helpers need pytest.
 """
+from .metric_samples import MetricSamples, synthetic_prw_samples
 from .reference import (REFERENCE_DIR_ENV, reference_dir, reference_path,
                         require_reference, skip_without_reference)
 
 __all__ = [
     'REFERENCE_DIR_ENV', 'reference_dir', 'reference_path',
-    'require_reference', 'skip_without_reference',
+    'require_reference', 'skip_without_reference', 'MetricSamples',
+    'synthetic_prw_samples',
 ]
