@@ -1,23 +1,34 @@
-"""Time PersonSearchMetric on PRW-sized synthetic inputs.
+"""Time PersonSearchMetric on PRW-sized synthetic inputs, stage by stage.
 
-Generates what the test loop would hand the metric for the PRW test split
+Feeds the metric what the test loop would hand it for the PRW test split
 (2057 queries x 6112 frames, about 6 detections per frame, 256-d
-embeddings) with identity-structured features, so that there are true
-matches to find, then times ``process`` and ``compute_metrics`` without and
-with CBGM.
+embeddings; see :func:`mmseqnet.testing.metric_samples.synthetic_prw_samples`)
+and times:
+
+- ``process``: turning the samples into records;
+- each evaluation on its own: detection (all and labeled persons) and the
+  search variants ``search``, ``search_cbgm``, ``search_mv`` and
+  ``search_mv_cbgm`` (their gallery protocol included), each run alone
+  through the functional API;
+- ``compute_metrics``: everything above together, as a test run does it
+  (the variants share their similarity products and sorts).
 
 Example:
-    python tools/analysis_tools/benchmark_metric.py --num-queries 2057
+    python tools/analysis_tools/benchmark_metric.py --threads 1
 """
 import argparse
 import time
-from typing import List, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
 from mmseqnet.evaluation import PersonSearchMetric
+from mmseqnet.evaluation.functional import (eval_detection, eval_search,
+                                            prw_galleries)
+from mmseqnet.evaluation.metrics.person_search_metric import CBGM_DEFAULTS
+from mmseqnet.testing.metric_samples import synthetic_prw_samples
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,123 +42,110 @@ def parse_args() -> argparse.Namespace:
         default=6.0,
         help='mean persons (and detections) per frame')
     parser.add_argument('--num-ids', type=int, default=450)
-    parser.add_argument('--num-cams', type=int, default=6)
     parser.add_argument('--dim', type=int, default=256)
-    parser.add_argument(
-        '--noise',
-        type=float,
-        default=2.2,
-        help='embedding noise (norm) around each identity\'s prototype')
-    parser.add_argument('--multi-view', action='store_true')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch and BLAS threads (default: as the machine gives them)')
     return parser.parse_args()
 
 
-def unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+def timed(fn: Callable, *args, **kwargs) -> Tuple[object, float]:
+    """``fn(*args, **kwargs)`` and its wall time in seconds."""
+    tic = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - tic
 
 
-def synthesize(args: argparse.Namespace) -> Tuple[List[dict], List[dict]]:
-    """Data samples (as the Evaluator passes them: dicts of tensors) and the
-    ``queries`` metainfo of a PRW-like test split."""
-    rng = np.random.default_rng(args.seed)
-    protos = unit(rng.normal(size=(args.num_ids, args.dim)))
+def stage_times(metric: PersonSearchMetric,
+                records: List[dict]) -> Dict[str, float]:
+    """Each evaluation of ``compute_metrics`` run alone on the records."""
+    gallery = [r for r in records if r['sample_type'] == 'gallery']
+    query_records = sorted((r for r in records if r['sample_type'] == 'query'),
+                           key=lambda r: r['query_index'])
+    queries = metric.dataset_meta['queries']
+    metas = [queries[r['query_index']] for r in query_records]
+    times = {}
+    _, times['detection'] = timed(
+        lambda: [
+            eval_detection([g['bboxes'] for g in gallery],
+                           [g['scores'] for g in gallery],
+                           [g['gt_bboxes'] for g in gallery],
+                           [g['gt_person_ids'] >= 0 for g in gallery],
+                           labeled_only=labeled) for labeled in (False, True)
+        ])
+    det_image_ids = np.repeat(
+        np.arange(len(gallery)), [len(g['scores']) for g in gallery])
+    det_bboxes = np.concatenate([g['bboxes'] for g in gallery])
+    det_feats = np.concatenate([g['embeddings'] for g in gallery])
+    query_feats = np.stack([r['embedding'] for r in query_records])
+    context = [r['context_embeddings'] for r in query_records]
+    k1, k2 = CBGM_DEFAULTS['prw']
+    for suffix, multi_view in (('', False), ('_mv', True)):
+        for cbgm in (False, True):
 
-    def features(pids: np.ndarray) -> np.ndarray:
-        base = np.where((pids >= 0)[:, None], protos[np.maximum(pids, 0)],
-                        unit(rng.normal(size=(len(pids), args.dim))))
-        noise = rng.normal(size=base.shape) * args.noise / np.sqrt(args.dim)
-        return unit(base + noise).astype(np.float32)
+            def search():
+                galleries = prw_galleries(
+                    [g['img_name'] for g in gallery],
+                    [g['cam_id'] for g in gallery],
+                    [g['gt_bboxes'] for g in gallery],
+                    [g['gt_person_ids'] for g in gallery],
+                    [m['img_name'] for m in metas],
+                    [m['person_id'] for m in metas],
+                    [m['cam_id'] for m in metas],
+                    multi_view=multi_view)
+                return eval_search(
+                    query_feats,
+                    det_image_ids,
+                    det_bboxes,
+                    det_feats,
+                    galleries,
+                    topk=metric.topk,
+                    num_matches=max(metric.topk),
+                    context_feats=context if cbgm else None,
+                    k1=k1,
+                    k2=k2)
 
-    gallery, frames = [], []
-    for i in range(args.num_images):
-        cam = i % args.num_cams + 1
-        n = max(1, int(rng.poisson(args.persons_per_image)))
-        xy = rng.uniform(0, 1700, (n, 2))
-        gt = np.hstack([xy, xy + rng.uniform([30, 80], [120, 350], (n, 2))])
-        # persons stay within a few cameras, a fifth is unlabeled
-        pids = rng.integers(0, args.num_ids, n)
-        pids[rng.random(n) < 0.2] = -1
-        dets = gt + rng.normal(0, 4, gt.shape)
-        scores = rng.uniform(0.5, 1.0, n)
-        name = f'c{cam}s1_{i:06d}.jpg'
-        gallery.append(
-            dict(
-                img_name=name,
-                cam_id=cam,
-                sample_type='gallery',
-                pred_instances=dict(
-                    bboxes=torch.from_numpy(dets.astype(np.float32)),
-                    scores=torch.from_numpy(scores.astype(np.float32)),
-                    labels=torch.zeros(n, dtype=torch.long),
-                    embeddings=torch.from_numpy(
-                        features(pids) * scores[:, None].astype(np.float32))),
-                gt_instances=dict(
-                    bboxes=torch.from_numpy(gt.astype(np.float32)),
-                    labels=torch.zeros(n, dtype=torch.long),
-                    person_ids=torch.from_numpy(pids))))
-        frames.append((name, cam, gt, pids))
-
-    # one query per (identity, camera), as in PRW's query_info.txt
-    seen, queries, samples = set(), [], []
-    for f in rng.permutation(len(frames)):
-        name, cam, gt, pids = frames[f]
-        for k in np.flatnonzero(pids >= 0):
-            if (pids[k], cam) in seen or len(queries) == args.num_queries:
-                continue
-            seen.add((pids[k], cam))
-            # SeqNet's layout: the query box, then the query image's other
-            # persons (the CBGM context)
-            order = np.r_[k, np.delete(np.arange(len(pids)), k)]
-            boxes = gt[order].astype(np.float32)
-            embeddings = features(pids[order])
-            samples.append(
-                dict(
-                    img_name=name,
-                    cam_id=cam,
-                    sample_type='query',
-                    query_index=len(queries),
-                    pred_instances=dict(
-                        bboxes=torch.from_numpy(boxes),
-                        scores=torch.ones(len(boxes)),
-                        labels=torch.zeros(len(boxes), dtype=torch.long),
-                        embeddings=torch.from_numpy(embeddings))))
-            queries.append(
-                dict(
-                    img_name=name,
-                    bbox=gt[k].astype(np.float32),
-                    person_id=int(pids[k]),
-                    cam_id=cam,
-                    gallery=None))
-    return gallery + samples, queries
+            name = 'search' + suffix + ('_cbgm' if cbgm else '')
+            _, times[name] = timed(search)
+    return times
 
 
 def main() -> None:
     args = parse_args()
-    MMLogger.get_instance('benchmark_metric')
-    tic = time.perf_counter()
-    samples, queries = synthesize(args)
-    num_dets = sum(
-        len(s['pred_instances']['scores']) for s in samples
-        if s['sample_type'] == 'gallery')
-    print(f'synthesized {len(queries)} queries x {args.num_images} frames, '
-          f'{num_dets} detections, {args.dim}-d, in '
-          f'{time.perf_counter() - tic:.1f} s')
-    for cbgm in (False, True):
-        metric = PersonSearchMetric(cbgm=cbgm, multi_view=args.multi_view)
-        metric.dataset_meta = dict(protocol='prw', queries=queries)
-        tic = time.perf_counter()
-        metric.process(None, samples)
-        processed = time.perf_counter() - tic
-        tic = time.perf_counter()
-        results = metric.compute_metrics(metric.results)
-        computed = time.perf_counter() - tic
-        label = 'with CBGM (plain + CBGM)' if cbgm else 'without CBGM'
-        print(f'{label}: process {processed:.2f} s, compute_metrics '
-              f'{computed:.2f} s')
-        print('  ' +
-              ', '.join(f'{k}={v:.4f}' if isinstance(v, float) else f'{k}={v}'
-                        for k, v in results.items()))
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    MMLogger.get_instance('benchmark_metric', log_level='WARNING')
+    data, seconds = timed(
+        synthetic_prw_samples,
+        num_queries=args.num_queries,
+        num_images=args.num_images,
+        persons_per_image=args.persons_per_image,
+        num_ids=args.num_ids,
+        dim=args.dim,
+        seed=args.seed)
+    print(f'synthesized {len(data.queries)} queries x {args.num_images} '
+          f'frames, {data.num_dets} detections, {args.dim}-d, in '
+          f'{seconds:.1f} s')
+    metric = PersonSearchMetric(cbgm=True, multi_view=True)
+    metric.dataset_meta = data.dataset_meta
+    _, process = timed(metric.process, None, data.samples)
+    times = stage_times(metric, metric.results)
+    results, computed = timed(metric.compute_metrics, metric.results)
+    print(f"{'stage':<16} {'seconds':>8}")
+    print(f"{'process':<16} {process:8.2f}")
+    for name, seconds in times.items():
+        print(f'{name:<16} {seconds:8.2f}')
+    print(f"{'sum':<16} {process + sum(times.values()):8.2f}   "
+          '(process + each evaluation alone)')
+    print(f"{'compute_metrics':<16} {computed:8.2f}   (all evaluations "
+          'together)')
+    print(f"{'total':<16} {process + computed:8.2f}   (process + "
+          'compute_metrics)')
+    print(', '.join(f'{k}={v:.4f}' if isinstance(v, float) else f'{k}={v}'
+                    for k, v in results.items()))
 
 
 if __name__ == '__main__':

@@ -11,8 +11,9 @@ from mmengine.logging import MMLogger, print_log
 from terminaltables import AsciiTable
 
 from ..functional import (QueryGalleries, SearchResult, bbox_iou,
-                          cuhk_sysu_galleries, eval_detection, eval_search,
-                          prw_galleries, summarize_search)
+                          cuhk_sysu_galleries, eval_detection, prw_galleries,
+                          summarize_search)
+from ..functional.search import eval_search_variants
 
 # k1 (re-scored images) and k2 (query-side nodes) of CBGM per protocol.
 CBGM_DEFAULTS = {'cuhk_sysu': (10, 3), 'prw': (30, 4)}
@@ -243,22 +244,19 @@ class PersonSearchMetric(BaseMetric):
                 'plain ones',
                 logger='current',
                 level=logging.WARNING)
-        outcomes: Dict[str, SearchResult] = {}
-        variants = self._gallery_variants(protocol, gallery, metas)
-        for suffix, galleries in variants.items():
-            for cbgm in ((False, True) if self.cbgm else (False, )):
-                outcomes[suffix + ('_cbgm' if cbgm else '')] = eval_search(
-                    query_feats,
-                    det_image_ids,
-                    det_bboxes,
-                    det_feats,
-                    galleries,
-                    topk=self.topk,
-                    num_matches=max(self.topk),
-                    context_feats=context if cbgm else None,
-                    k1=k1,
-                    k2=k2)
-        return outcomes
+        # One pass over the similarities for every gallery variant, with
+        # and without CBGM.
+        return eval_search_variants(
+            query_feats,
+            det_image_ids,
+            det_bboxes,
+            det_feats,
+            self._gallery_variants(protocol, gallery, metas),
+            topk=self.topk,
+            num_matches=max(self.topk),
+            context_feats=context if self.cbgm else None,
+            k1=k1,
+            k2=k2)
 
     def _protocol(self) -> Tuple[str, list]:
         """The protocol name and query list, checked."""
