@@ -27,6 +27,13 @@ class OIMLoss(nn.Module):
     embeddings of all ranks, in rank order, so the tables stay identical
     across processes (the original is single-GPU and has no such step).
 
+    ``variant='gfn'`` is the OIM of SeqNeXt (GFN's ``OIMLossSafe``): the
+    inputs are normalised again; LUT and queue rows still all zero give a
+    logit of -1 (times ``scalar``) instead of 0, except that a labeled
+    sample whose own row is still zero gets +1 there; and the summed
+    cross-entropy is divided by the number of ALL foreground samples,
+    unlabeled ones included (SeqNet's mean is over the labeled ones).
+
     Args:
         num_features (int): Embedding dimension. Defaults to 256.
         num_person_ids (int): Labeled identities (LUT rows). Defaults to 5532
@@ -37,7 +44,13 @@ class OIMLoss(nn.Module):
             Defaults to 0.5.
         scalar (float): Inverse temperature of the logits. Defaults to 30.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
+        loss_name (str): Key of this loss in the model's loss dict (as
+            mmseg's losses name theirs). Defaults to 'loss_oim'.
+        variant (str): ``'seqnet'`` or ``'gfn'`` (see above).
+            Defaults to ``'seqnet'``.
     """
+
+    VARIANTS = ('seqnet', 'gfn')
 
     def __init__(self,
                  num_features: int = 256,
@@ -45,8 +58,14 @@ class OIMLoss(nn.Module):
                  queue_size: int = 5000,
                  momentum: float = 0.5,
                  scalar: float = 30.0,
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_oim',
+                 variant: str = 'seqnet') -> None:
         super().__init__()
+        if variant not in self.VARIANTS:
+            raise ValueError(f'OIMLoss: variant must be one of '
+                             f'{self.VARIANTS}, got {variant!r}')
+        self.variant = variant
         if num_person_ids < 1 or queue_size < 1:
             raise ValueError('OIMLoss: num_person_ids and queue_size must be '
                              f'positive, got {num_person_ids} and '
@@ -55,9 +74,15 @@ class OIMLoss(nn.Module):
         self.momentum = momentum
         self.scalar = scalar
         self.loss_weight = loss_weight
+        self._loss_name = loss_name
         self.register_buffer('lut', torch.zeros(num_person_ids, num_features))
         self.register_buffer('cq', torch.zeros(queue_size, num_features))
         self.register_buffer('cq_ptr', torch.zeros((), dtype=torch.long))
+
+    @property
+    def loss_name(self) -> str:
+        """str: Key of this loss in the model's loss dict."""
+        return self._loss_name
 
     @property
     def num_person_ids(self) -> int:
@@ -75,9 +100,12 @@ class OIMLoss(nn.Module):
 
         Returns:
             Tensor: Scalar loss, the mean cross-entropy over the labeled
-            persons (0 when there are none).
+            persons (0 when there are none); over all of them for the
+            ``'gfn'`` variant.
         """
         self._check_person_ids(person_ids)
+        if self.variant == 'gfn':
+            return self._forward_gfn(embeddings, person_ids)
         # Float32 even under mixed precision: the scaled logits (up to
         # +-scalar) and the table updates need more than float16 holds.
         # ``cat`` copies the tables, so the in-place update below does not
@@ -92,6 +120,30 @@ class OIMLoss(nn.Module):
         else:
             # Keep the graph connected so every rank has the same gradients.
             loss = logits.sum() * 0
+        if self.training:
+            self.update(*self.gather_from_ranks(embeddings.detach(),
+                                                person_ids))
+        return self.loss_weight * loss
+
+    def _forward_gfn(self, embeddings: Tensor, person_ids: Tensor) -> Tensor:
+        """The ``'gfn'`` variant of :meth:`forward`."""
+        embeddings = F.normalize(embeddings.float(), dim=1)
+        with torch.autocast(embeddings.device.type, enabled=False):
+            tables = torch.cat([self.lut, self.cq]).float()
+            empty = (tables == 0).all(dim=1)
+            sims = embeddings.mm(tables.t())
+            # Empty rows are kept out of the softmax's favour (-1), unless
+            # they are the sample's own class, which then counts as matched.
+            own = F.one_hot(person_ids.clamp(min=0), len(tables)).bool() & (
+                person_ids[:, None] >= 0)
+            sims = torch.where(empty[None], sims.new_tensor(-1.0), sims)
+            sims = torch.where(own & empty[None], sims.new_tensor(1.0), sims)
+            logits = self.scalar * sims
+        labeled = person_ids >= 0
+        # Unlabeled samples count in the denominator, with a zero term.
+        loss = F.cross_entropy(
+            logits[labeled], person_ids[labeled],
+            reduction='sum') / max(len(person_ids), 1)
         if self.training:
             self.update(*self.gather_from_ranks(embeddings.detach(),
                                                 person_ids))

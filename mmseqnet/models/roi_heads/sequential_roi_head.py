@@ -46,7 +46,8 @@ class SequentialRoIHead(BaseRoIHead):
     (NAE, or OIM): one re-ID head on the proposals, scored by its own
     classifier.
 
-    Losses are prefixed with their stage (``s0.loss_cls``, ``s1.loss_oim``).
+    Losses are prefixed with their stage (``s0.loss_cls``, ``s1.loss_oim``);
+    the re-ID stage's keys come from ``embedding_head.loss_keys``.
 
     Args:
         bbox_roi_extractor (dict): RoI feature extractor of both stages.
@@ -63,6 +64,10 @@ class SequentialRoIHead(BaseRoIHead):
             ``box_head``'s pooled res5 vector. Defaults to None.
         train_cfg (list[dict], optional): One dict per stage with
             ``assigner``, ``sampler`` and ``pos_weight``. Defaults to None.
+        gfn_head (dict, optional): Gallery Filter Network
+            (``GalleryFilterHead``) on the res4 map; trained on the re-ID
+            stage's embeddings of the GT boxes (loss ``gfn.loss_gfn``).
+            Defaults to None.
         test_cfg (dict, optional): ``score_thr``, ``min_bbox_size``,
             ``inter_stage_nms`` (None: no NMS between the stages), ``nms``,
             ``max_per_img``, ``use_fcs``, ``weight_embeddings``.
@@ -78,6 +83,7 @@ class SequentialRoIHead(BaseRoIHead):
                  reid_bbox_head: OptConfigType = None,
                  box_head: OptConfigType = None,
                  bbox_head: OptConfigType = None,
+                 gfn_head: OptConfigType = None,
                  train_cfg: Optional[List[ConfigType]] = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
@@ -94,12 +100,18 @@ class SequentialRoIHead(BaseRoIHead):
         self.reid_bbox_head = None if reid_bbox_head is None else \
             MODELS.build(reid_bbox_head)
         self.embedding_head = MODELS.build(embedding_head)
+        self.gfn_head = None if gfn_head is None else MODELS.build(gfn_head)
         self._check_heads()
 
     @property
     def with_first_stage(self) -> bool:
         """bool: Whether the Faster R-CNN head precedes the re-ID head."""
         return self.bbox_head is not None
+
+    @property
+    def with_gfn(self) -> bool:
+        """bool: Whether the Gallery Filter Network scores scenes."""
+        return self.gfn_head is not None
 
     @property
     def with_reid_reg(self) -> bool:
@@ -151,13 +163,13 @@ class SequentialRoIHead(BaseRoIHead):
             return
         needs_reid_scores = not (self.with_first_stage
                                  and self.test_cfg['use_fcs'])
-        if needs_reid_scores and not self._reid_stage_scores():
+        if needs_reid_scores and not self._has_reid_scores():
             raise ValueError(
                 'SequentialRoIHead: the re-ID stage must score its boxes '
                 '(embedding_head.loss_cls or reid_bbox_head.with_cls) when '
                 'there is no first head or test_cfg.use_fcs is False')
 
-    def _reid_stage_scores(self) -> bool:
+    def _has_reid_scores(self) -> bool:
         """Whether the re-ID stage has a classifier of its own."""
         return self.embedding_head.with_cls or (
             self.reid_bbox_head is not None and self.reid_bbox_head.with_cls)
@@ -201,6 +213,9 @@ class SequentialRoIHead(BaseRoIHead):
         """Person scores (n,) of the re-ID stage's own classifier."""
         if self.embedding_head.with_cls:
             return self.embedding_head.predict_scores(logits)
+        if hasattr(self.reid_bbox_head, 'person_scores'):
+            # One sigmoid logit (SeqNeXt's second-head score, SCS).
+            return self.reid_bbox_head.person_scores(cls_score)
         # mmdet's BBoxHead puts the person first, background last.
         return F.softmax(cls_score, dim=-1)[:, 0]
 
@@ -240,8 +255,9 @@ class SequentialRoIHead(BaseRoIHead):
 
         Returns:
             dict[str, Tensor]: ``s0.loss_cls``, ``s0.acc``, ``s0.loss_bbox``
-            (first head), ``s1.loss_bbox``, ``s1.loss_nae``, ``s1.loss_oim``
-            (re-ID head; ``s0.`` for the parallel baseline).
+            (first head), ``s1.loss_bbox`` and the embedding head's losses
+            (``s1.loss_nae``, ``s1.loss_oim`` by default; ``s0.`` for the
+            parallel baseline).
         """
         batch_gt_instances, batch_gt_instances_ignore, batch_img_metas = \
             unpack_gt_instances(batch_data_samples)
@@ -294,11 +310,66 @@ class SequentialRoIHead(BaseRoIHead):
             gt.person_ids.to(rois.device).long()[res.pos_assigned_gt_inds]
             for res, gt in zip(sampling_results, batch_gt_instances)
         ])
-        stage_losses.update(
-            self.embedding_head.loss(reid['embeddings'], reid['logits'],
-                                     is_fg, fg_person_ids))
+        embedding_losses = self.embedding_head.loss(
+            reid['embeddings'], reid['logits'], is_fg, fg_person_ids)
+        clashes = sorted(set(embedding_losses) & set(stage_losses))
+        if clashes:
+            raise ValueError(
+                f'SequentialRoIHead: embedding_head loss keys {clashes} are '
+                'also reid_bbox_head losses; give the embedding losses '
+                'another loss_name')
+        stage_losses.update(embedding_losses)
         losses.update({f's{stage}.{k}': v for k, v in stage_losses.items()})
+        if self.with_gfn:
+            losses.update({
+                f'gfn.{k}': v
+                for k, v in self._gfn_loss(x, batch_gt_instances,
+                                           batch_img_metas).items()
+            })
         return losses
+
+    def _gfn_loss(self, x: Tuple[Tensor], batch_gt_instances: InstanceList,
+                  batch_img_metas: List[dict]) -> Dict[str, Tensor]:
+        """GFN loss on the re-ID stage's embeddings of the GT boxes."""
+        gt_bboxes = [gt.bboxes for gt in batch_gt_instances]
+        embeddings, _ = self.embedding_head(
+            self._reid_features(x, bbox2roi(gt_bboxes)))
+        device = embeddings.device
+        image_inds = torch.cat([
+            torch.full((len(b), ), i, dtype=torch.long, device=device)
+            for i, b in enumerate(gt_bboxes)
+        ])
+        person_ids = torch.cat([
+            gt.person_ids.to(device).long() for gt in batch_gt_instances
+        ])
+        image_ids = [
+            img_meta.get('img_id', -1 - i)
+            for i, img_meta in enumerate(batch_img_metas)
+        ]
+        return self.gfn_head.loss(embeddings, image_inds, person_ids,
+                                  self.gfn_head.scene_embeddings(x[0]),
+                                  image_ids)
+
+    def predict_gallery_filter(self, x: Tuple[Tensor],
+                               query_embeddings: Dict[int, Tensor]
+                               ) -> Tuple[Tensor, Dict[int, Tensor]]:
+        """Scene embeddings of the batch and GFN filters of its queries.
+
+        Args:
+            x (tuple[Tensor]): Backbone features, each (B, C, H, W).
+            query_embeddings (dict[int, Tensor]): Batch index -> query
+                embedding (1, D) of the query samples.
+
+        Returns:
+            tuple: Scene embeddings (B, D) and, per query sample, its
+            filter (3, D) (``GalleryFilterHead.query_filters``).
+        """
+        scenes = self.gfn_head.scene_embeddings(x[0])
+        filters = {
+            i: self.gfn_head.query_filters(emb[:1], scenes[i:i + 1])[0]
+            for i, emb in query_embeddings.items()
+        }
+        return scenes, filters
 
     def predict(self,
                 x: Tuple[Tensor],

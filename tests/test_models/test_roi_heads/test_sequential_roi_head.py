@@ -90,6 +90,15 @@ def test_second_head_task_variants(seqnet_cfg, make_sample, variant, keys):
     assert all(len(r) > 0 for r in results)
 
 
+def test_embedding_loss_keys_must_not_hide_box_losses(seqnet_cfg,
+                                                      make_sample):
+    seqnet_cfg.roi_head.embedding_head.loss_reid.loss_name = 'loss_bbox'
+    head = build(seqnet_cfg)
+    head.train()
+    with pytest.raises(ValueError, match=r"\['loss_bbox'\] are also"):
+        head.loss(features(), proposals(), [make_sample()] * 2)
+
+
 def test_parallel_baseline(seqnet_cfg, make_sample):
     seqnet_cfg.train_cfg.rcnn = seqnet_cfg.train_cfg.rcnn[:1]
     seqnet_cfg.test_cfg.rcnn.use_fcs = False

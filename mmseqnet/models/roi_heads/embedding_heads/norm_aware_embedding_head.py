@@ -4,7 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.model import BaseModule
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmdet.utils import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 
@@ -28,9 +28,15 @@ class NormAwareEmbeddingHead(BaseModule):
             cross-entropy. None drops the rescaler and the loss, leaving a
             plain L2-normalised embedding (for the task ablations and the
             OIM-style head, which classify elsewhere or not at all).
-        loss_reid (dict): Re-ID loss config; its ``num_features`` defaults
-            to ``out_channels``. Defaults to ``OIMLoss`` with CUHK-SYSU's
-            table sizes.
+        loss_reid (dict, optional): Re-ID loss config; its ``num_features``
+            defaults to ``out_channels``. Defaults to ``OIMLoss`` with
+            CUHK-SYSU's table sizes. None: an embedding without a loss of
+            its own (GFN's scene embedding).
+
+    Loss keys name the configured losses: a loss module's own ``loss_name``
+    (``OIMLoss``: ``loss_oim``) when it declares one, else the term's role:
+    ``loss_nae`` (the norm-aware detection loss, whichever classification
+    loss computes it) and ``loss_reid``.
         init_cfg (dict or list[dict], optional): Initialization config.
             Defaults to N(0, 0.01) weights and zero biases in the projectors
             (the rescaler keeps BatchNorm's default), as in the original.
@@ -43,7 +49,7 @@ class NormAwareEmbeddingHead(BaseModule):
                      type='CrossEntropyLoss',
                      use_sigmoid=True,
                      loss_weight=1.0),
-                 loss_reid: ConfigType = dict(
+                 loss_reid: OptConfigType = dict(
                      type='OIMLoss',
                      num_person_ids=5532,
                      queue_size=5000),
@@ -65,8 +71,28 @@ class NormAwareEmbeddingHead(BaseModule):
         if self.with_cls:
             self.rescaler = nn.BatchNorm1d(1)
             self.loss_cls = MODELS.build(loss_cls)
-        self.loss_reid = MODELS.build(
+        self.loss_reid = None if loss_reid is None else MODELS.build(
             loss_reid, default_args=dict(num_features=out_channels))
+        self.loss_keys = dict() if loss_reid is None else dict(
+            reid=self._loss_key(self.loss_reid, 'loss_reid'))
+        if self.with_cls:
+            self.loss_keys['cls'] = self._loss_key(self.loss_cls, 'loss_nae')
+            if self.loss_keys['cls'] == self.loss_keys.get('reid'):
+                raise ValueError(
+                    'NormAwareEmbeddingHead: loss_cls and loss_reid are both '
+                    f'named {self.loss_keys["cls"]!r}; give one of them '
+                    'another loss_name')
+
+    @staticmethod
+    def _loss_key(loss: nn.Module, role: str) -> str:
+        """The loss dict key of ``loss``: its ``loss_name``, else ``role``."""
+        key = getattr(loss, 'loss_name', role)
+        # mmengine sums only the entries whose key contains 'loss'.
+        if 'loss' not in key:
+            raise ValueError(
+                f'NormAwareEmbeddingHead: {type(loss).__name__}.loss_name '
+                f'must contain "loss" to be optimised, got {key!r}')
+        return key
 
     def _split_dims(self) -> List[int]:
         """Output dimension of each projector (remainder to the last)."""
@@ -127,11 +153,16 @@ class NormAwareEmbeddingHead(BaseModule):
                 (num_fg,), ``-1`` = unlabeled.
 
         Returns:
-            dict[str, Tensor]: ``loss_nae`` (with ``loss_cls``) and
-            ``loss_oim`` (the re-ID loss).
+            dict[str, Tensor]: The norm classification loss (with
+            ``loss_cls``) and the re-ID loss, under ``loss_keys['cls']``
+            and ``loss_keys['reid']`` (``loss_nae`` and ``loss_oim`` by
+            default).
         """
         losses = dict()
         if self.with_cls:
-            losses['loss_nae'] = self.loss_cls(logits, is_fg.float())
-        losses['loss_oim'] = self.loss_reid(embeddings[is_fg], fg_person_ids)
+            losses[self.loss_keys['cls']] = self.loss_cls(
+                logits, is_fg.float())
+        if self.loss_reid is not None:
+            losses[self.loss_keys['reid']] = self.loss_reid(
+                embeddings[is_fg], fg_person_ids)
         return losses

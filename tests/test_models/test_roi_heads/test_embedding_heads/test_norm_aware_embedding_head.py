@@ -83,3 +83,41 @@ def test_bad_inputs():
         build()(feats()[:1])
     with pytest.raises(ValueError, match='out_channels'):
         build(out_channels=1)
+
+
+class UnnamedReIDLoss(torch.nn.Module):
+    """A re-ID loss that declares no ``loss_name``."""
+
+    def __init__(self, num_features, loss_name=None):
+        super().__init__()
+        if loss_name is not None:
+            self.loss_name = loss_name
+
+    def forward(self, embeddings, person_ids):
+        return embeddings.sum() * 0
+
+
+def test_loss_keys_name_the_configured_losses():
+    head = build(loss_reid=dict(type=UnnamedReIDLoss))
+    embeddings, logits = head(feats())
+    losses = head.loss(embeddings, logits, torch.ones(5, dtype=torch.bool),
+                       torch.tensor([0, 1, 2, 3, -1]))
+    # not OIM: no "loss_oim" key
+    assert set(losses) == {'loss_nae', 'loss_reid'}
+    head = build(
+        loss_reid=dict(
+            type='OIMLoss',
+            num_person_ids=4,
+            queue_size=3,
+            loss_name='loss_oim_small'))
+    embeddings, logits = head(feats())
+    losses = head.loss(embeddings, logits, torch.ones(5, dtype=torch.bool),
+                       torch.tensor([0, 1, 2, 3, -1]))
+    assert set(losses) == {'loss_nae', 'loss_oim_small'}
+
+
+def test_loss_names_must_be_trainable_and_distinct():
+    with pytest.raises(ValueError, match="must contain \"loss\".*'oim'"):
+        build(loss_reid=dict(type=UnnamedReIDLoss, loss_name='oim'))
+    with pytest.raises(ValueError, match="both named 'loss_nae'"):
+        build(loss_reid=dict(type=UnnamedReIDLoss, loss_name='loss_nae'))
