@@ -6,6 +6,7 @@ every mmseqnet component into mmdet's registries, so configs keep
 """
 from .utils import compat  # noqa: F401  (must run before mmengine loads checkpoints)
 from . import apis, datasets, engine, evaluation, models  # noqa: F401,E402
+from . import visualization  # noqa: F401,E402
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']
