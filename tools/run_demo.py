@@ -106,12 +106,23 @@ def latest_metrics(work_dir):
     return {k.split('/')[-1]: v for k, v in metrics.items()}
 
 
-def box_iou(a, b):
-    x1, y1 = np.maximum(a[0], b[:, 0]), np.maximum(a[1], b[:, 1])
-    x2, y2 = np.minimum(a[2], b[:, 2]), np.minimum(a[3], b[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda r: (r[..., 2] - r[..., 0]) * (r[..., 3] - r[..., 1])  # noqa
-    return inter / (area(a) + area(b) - inter)
+def query_person_hits(matches, query, by_path):
+    """Which matches are the query person, by the protocol's rule: the
+    person's box in that frame is hit with IoU >= ``search_iou_thr``, and
+    only the best-ranked such match per frame counts."""
+    from mmseqnet.evaluation.functional import bbox_iou, search_iou_thr
+
+    hits, found = [], set()
+    for m in matches:
+        boxes = [i['bbox'] for i in by_path[m.source]['instances']
+                 if i['person_id'] == query['person_id']]
+        gt = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        hit = m.source not in found and bool(
+            np.any(bbox_iou(np.asarray(m.bbox), gt) >= search_iou_thr(gt)))
+        if hit:
+            found.add(m.source)
+        hits.append(hit)
+    return hits
 
 
 def search_examples(args, config, checkpoint, out_dir):
@@ -149,14 +160,7 @@ def search_examples(args, config, checkpoint, out_dir):
             dataclasses.replace(m, rank=rank) for rank, m in enumerate(
                 (m for m in matches if m.source != query_path), 1)
         ]
-        correct = []
-        for m in matches:
-            instances = by_path[m.source]['instances']
-            boxes = np.array([i['bbox'] for i in instances]).reshape(-1, 4)
-            ids = np.array([i['person_id'] for i in instances])
-            ious = box_iou(np.array(m.bbox), boxes) if len(boxes) else []
-            correct.append(bool(np.any((ids == query['person_id'])
-                                       & (np.asarray(ious) >= 0.5))))
+        correct = query_person_hits(matches, query, by_path)
         hits += bool(correct and correct[0])
         out_file = osp.join(out_dir, f'query_{q:04d}.jpg')
         draw_search_result(query_path, query['bbox'], matches, out_file,

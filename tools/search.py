@@ -9,8 +9,9 @@ Example::
 
 The gallery is indexed once and cached (``--gallery-cache``); later searches
 of the same gallery only embed the query. For a video gallery,
-``--out-video`` writes the video with every detection coloured by its
-similarity to the query.
+``--out-video`` writes the video with every detection tagged with its
+similarity to the query (after CBGM with ``--cbgm``), matches in the
+palette's correct colour.
 """
 import argparse
 import os.path as osp
@@ -19,9 +20,9 @@ import cv2
 import mmcv
 import numpy as np
 
-from mmseqnet.apis import (Gallery, PersonSearcher, draw_search_result,
-                           list_sources)
-from mmseqnet.apis.person_searcher import VIDEO_EXTENSIONS, read_source
+from mmseqnet.apis import (VIDEO_EXTENSIONS, Gallery, PersonSearcher,
+                           draw_search_result, list_sources, read_source)
+from mmseqnet.visualization import PersonSearchVisualizer
 
 
 def parse_args():
@@ -62,23 +63,23 @@ def parse_args():
 
 def write_annotated_video(gallery: Gallery, sims: np.ndarray, out_file: str,
                           sim_thr: float, fps: float) -> None:
-    """Write the indexed frames with their detections, matches in green."""
+    """Write the indexed frames with every detection's similarity drawn."""
+    visualizer = PersonSearchVisualizer(name='search_video')
     writer = None
     for image_id, source in enumerate(gallery.sources):
-        frame = read_source(source)
-        for i in np.flatnonzero(gallery.image_ids == image_id):
-            x1, y1, x2, y2 = (int(v) for v in gallery.bboxes[i])
-            match = sims[i] >= sim_thr
-            color = (0, 200, 0) if match else (160, 160, 160)
-            cv2.rectangle(frame, (x1, y1), (x2, y2), color, 3 if match else 1)
-            cv2.putText(frame, f'{sims[i]:.2f}', (x1, max(12, y1 - 4)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.5, color, 1, cv2.LINE_AA)
+        rows = np.flatnonzero(gallery.image_ids == image_id)
+        frame = visualizer.draw_video_frame(
+            mmcv.bgr2rgb(read_source(source)),
+            gallery.bboxes[rows],
+            sims[rows],
+            sim_thr,
+            step=image_id)
         if writer is None:
             h, w = frame.shape[:2]
             writer = cv2.VideoWriter(out_file,
                                      cv2.VideoWriter_fourcc(*'mp4v'), fps,
                                      (w, h))
-        writer.write(frame)
+        writer.write(mmcv.rgb2bgr(frame))
     if writer is not None:
         writer.release()
 
@@ -105,8 +106,9 @@ def main():
             gallery.save(args.gallery_cache)
             print(f'\nIndex written to {args.gallery_cache}')
 
-    matches = searcher.search(
-        gallery, args.query, args.query_box, args.topk, use_cbgm=args.cbgm)
+    query, context = searcher.embed_query(args.query, args.query_box)
+    matches, sims = searcher.rank(
+        gallery, query, context, args.topk, use_cbgm=args.cbgm)
     print(f'\nTop {len(matches)} matches:')
     for match in matches:
         box = ', '.join(f'{v:.0f}' for v in match.bbox)
@@ -121,8 +123,6 @@ def main():
         ]
         if not videos:
             raise ValueError('--out-video needs a video file in --gallery.')
-        query, _ = searcher.embed_query(args.query, args.query_box)
-        sims = gallery.embeddings @ query
         video = videos[0]
         fps = mmcv.VideoReader(video).fps / args.frame_step
         write_annotated_video(gallery, sims, args.out_video, args.sim_thr, fps)

@@ -7,26 +7,35 @@ Typical use::
     gallery.save('frames.gallery.npz')           # index once, search often
     matches = searcher.search(gallery, 'query.jpg', [x1, y1, x2, y2], topk=5)
     draw_search_result('query.jpg', [x1, y1, x2, y2], matches, 'result.jpg')
+
+CBGM's k1/k2 and the detection score threshold are the ones the model is
+evaluated with: its config's ``PersonSearchMetric`` (the dataset configs state
+each protocol's values).
 """
+import copy
 import json
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
-import cv2
 import mmcv
 import numpy as np
 import torch
-from mmcv.transforms import Compose
-from mmdet.apis import init_detector
-from mmdet.utils import get_test_pipeline_cfg
+from mmdet.registry import MODELS
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.utils import ProgressBar
 
 from mmseqnet.engine import check_checkpoint_fits
-from mmseqnet.evaluation.functional import cbgm as cbgm_rescore
+from mmseqnet.evaluation import PersonSearchMetric
+from mmseqnet.evaluation.functional import cbgm, stable_topk
+from mmseqnet.visualization import PersonSearchVisualizer
+from .inference_pipeline import build_inference_pipeline
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.mpg', '.mpeg')
@@ -99,6 +108,18 @@ class SearchMatch:
     similarity: float
 
 
+class Ranking(NamedTuple):
+    """A gallery ranked for one query.
+
+    Attributes:
+        matches (list[SearchMatch]): The best matches, best first.
+        similarities (np.ndarray): (N,) float32 similarity of every gallery
+            detection to the query (after CBGM when it was used).
+    """
+    matches: List[SearchMatch]
+    similarities: np.ndarray
+
+
 def list_sources(sources: Union[str, Sequence[str]],
                  frame_step: int = 1) -> List[str]:
     """Expand a folder, a video file or a list of paths into gallery sources.
@@ -154,67 +175,95 @@ def read_source(source: str) -> np.ndarray:
 class PersonSearcher:
     """Index gallery images with a SeqNet model and search them for a person.
 
+    Images enter through the config's test pipeline (see
+    :func:`build_inference_pipeline`) as paths, video frame sources or BGR
+    arrays.
+
     Args:
-        model (torch.nn.Module): A SeqNet detector built by
-            :func:`mmdet.apis.init_detector` (it carries its config).
+        model (torch.nn.Module): A SeqNet detector carrying its config as
+            ``model.cfg`` (as :meth:`from_config` and mmdet's
+            ``init_detector`` build it).
         batch_size (int): Images per forward pass when indexing.
             Defaults to 4.
-        score_thr (float): Detections below this score are not indexed.
-            Defaults to 0.5 (the protocol's threshold).
-        k1 (int): CBGM: gallery detections whose images are re-scored.
-            Defaults to 30.
-        k2 (int): CBGM: query-side persons, the query included.
-            Defaults to 4.
+        score_thr (float, optional): Detections below this score are not
+            indexed. Defaults to None: the ``det_score_thr`` of the config's
+            ``PersonSearchMetric`` (the protocol's threshold).
+        k1 (int, optional): CBGM: gallery detections whose images are
+            re-scored. Defaults to None: the metric's ``k1``, else
+            :func:`~mmseqnet.evaluation.functional.cbgm`'s default.
+        k2 (int, optional): CBGM: query-side persons, the query included.
+            Defaults to None: the metric's ``k2``, else ``cbgm``'s default.
     """
 
     def __init__(self,
                  model: torch.nn.Module,
                  batch_size: int = 4,
-                 score_thr: float = 0.5,
-                 k1: int = 30,
-                 k2: int = 4) -> None:
+                 score_thr: Optional[float] = None,
+                 k1: Optional[int] = None,
+                 k2: Optional[int] = None) -> None:
         self.model = model.eval()
         self.batch_size = batch_size
-        self.score_thr = score_thr
-        self.k1 = k1
-        self.k2 = k2
-        pipeline = get_test_pipeline_cfg(model.cfg.copy())
-        self._file_pipeline = Compose(pipeline)
-        pipeline[0] = dict(type='mmdet.LoadImageFromNDArray')
-        self._array_pipeline = Compose(pipeline)
+        metric = _test_metric(model.cfg)
+        self.score_thr = metric.det_score_thr if score_thr is None \
+            else score_thr
+        self.k1 = metric.k1 if k1 is None else k1
+        self.k2 = metric.k2 if k2 is None else k2
+        self.pipeline = build_inference_pipeline(model.cfg)
 
     @classmethod
     def from_config(cls,
-                    config: str,
+                    config: Union[str, Config],
                     checkpoint: Optional[str] = None,
                     device: str = 'cpu',
                     ignore_keys: Sequence[str] = (),
                     **kwargs) -> 'PersonSearcher':
-        """Build the model with mmdet's ``init_detector`` and wrap it.
+        """Build the model of a config, load its checkpoint and wrap it.
 
-        A checkpoint that does not fit the model raises
+        The model is built as mmdet's ``init_detector`` builds it; the
+        checkpoint is read once, checked and then loaded. A checkpoint that
+        does not fit the model raises
         :class:`~mmseqnet.engine.CheckpointMismatchError` (``init_detector``
         only logs it), except for entries matching ``ignore_keys``
         (regular expressions).
+
+        Args:
+            config (str | Config): The model config or its path.
+            checkpoint (str, optional): Weights to load. Defaults to None
+                (as built).
+            device (str): Device to run on. Defaults to 'cpu'.
+            ignore_keys (Sequence[str]): See above. Defaults to ().
+            **kwargs: Other arguments of :class:`PersonSearcher`.
+
+        Returns:
+            PersonSearcher: The searcher.
         """
-        import mmseqnet  # noqa: F401  (registers the SeqNet components)
-        model = init_detector(config, checkpoint, device=device)
+        cfg = Config.fromfile(config) if isinstance(config, str) \
+            else copy.deepcopy(config)
+        init_default_scope(cfg.get('default_scope', 'mmdet'))
+        model = revert_sync_batchnorm(MODELS.build(cfg.model))
+        model.cfg = cfg
         if checkpoint is not None:
-            check_checkpoint_fits(
-                model,
-                CheckpointLoader.load_checkpoint(
-                    checkpoint, map_location='cpu'), checkpoint, ignore_keys)
-        return cls(model, **kwargs)
+            loaded = CheckpointLoader.load_checkpoint(
+                checkpoint, map_location='cpu')
+            check_checkpoint_fits(model, loaded, checkpoint, ignore_keys)
+            # What mmengine's load_checkpoint does once the file is read.
+            _load_checkpoint_to_model(model, loaded)
+            dataset_meta = loaded.get('meta', {}).get('dataset_meta')
+            if dataset_meta is not None:
+                model.dataset_meta = {
+                    k.lower(): v
+                    for k, v in dataset_meta.items()
+                }
+        return cls(model.to(device), **kwargs)
 
     def _prepare(self, image: ImageLike, **meta) -> dict:
+        if isinstance(image, str) and FRAME_SEPARATOR in image:
+            image = read_source(image)
         if isinstance(image, np.ndarray):
-            return self._array_pipeline(dict(img=image, img_id=0, **meta))
-        if FRAME_SEPARATOR in image:
-            return self._array_pipeline(
-                dict(img=read_source(image), img_id=0, **meta))
+            return self.pipeline(dict(img=image, img_id=0, **meta))
         if not osp.isfile(image):
             raise FileNotFoundError(f'Image {image} does not exist.')
-        return self._file_pipeline(dict(img_path=image, img_id=0, **meta))
+        return self.pipeline(dict(img_path=image, img_id=0, **meta))
 
     @torch.no_grad()
     def _forward(self, samples: List[dict]) -> list:
@@ -311,13 +360,58 @@ class PersonSearcher:
         context = pred.embeddings.float().cpu().numpy()
         return context[0], context
 
+    def rank(self,
+             gallery: Gallery,
+             query: np.ndarray,
+             context: Optional[np.ndarray] = None,
+             topk: int = 10,
+             use_cbgm: bool = False) -> Ranking:
+        """Rank the gallery's detections for an embedded query.
+
+        Similarity is the dot product of the embeddings; with ``use_cbgm``
+        it is re-scored by Context Bipartite Graph Matching with this
+        searcher's ``k1`` and ``k2``. Ties keep gallery order.
+
+        Args:
+            gallery (Gallery): An indexed gallery.
+            query (np.ndarray): (D,) query embedding.
+            context (np.ndarray, optional): (C, D) context embeddings, the
+                query first (see :meth:`embed_query`). Needed for CBGM.
+                Defaults to None.
+            topk (int): How many matches to return. Defaults to 10.
+            use_cbgm (bool): Re-score with CBGM. Defaults to False.
+
+        Returns:
+            Ranking: The best ``topk`` matches and all similarities.
+        """
+        if use_cbgm and context is None:
+            raise ValueError('CBGM needs the query context: pass the '
+                             'context that embed_query returns.')
+        sims = (gallery.embeddings @ np.asarray(query, np.float32)).astype(
+            np.float32).reshape(-1)
+        if use_cbgm and len(gallery):
+            cbgm_k = {k: v for k, v in (('k1', self.k1), ('k2', self.k2))
+                      if v is not None}
+            sims = cbgm(sims, gallery.image_ids, gallery.embeddings, context,
+                        **cbgm_k)
+        matches = [
+            SearchMatch(
+                rank=rank + 1,
+                source=gallery.sources[gallery.image_ids[i]],
+                bbox=gallery.bboxes[i].tolist(),
+                score=float(gallery.scores[i]),
+                similarity=float(sims[i]))
+            for rank, i in enumerate(stable_topk(sims, topk))
+        ]
+        return Ranking(matches, sims)
+
     def search(self,
                gallery: Gallery,
                image: ImageLike,
                bbox: Sequence[float],
                topk: int = 10,
                use_cbgm: bool = False) -> List[SearchMatch]:
-        """Rank the gallery's detections by similarity to a query person.
+        """Embed a query person and rank the gallery for it (:meth:`rank`).
 
         Args:
             gallery (Gallery): An indexed gallery.
@@ -331,78 +425,67 @@ class PersonSearcher:
             list[SearchMatch]: The best ``topk`` matches, best first.
         """
         query, context = self.embed_query(image, bbox)
-        if len(gallery) == 0:
-            return []
-        sims = gallery.embeddings @ query
-        if use_cbgm:
-            sims = cbgm_rescore(sims, gallery.image_ids, gallery.embeddings,
-                                context, self.k1, self.k2)
-        order = np.argsort(-sims, kind='stable')[:topk]
-        return [
-            SearchMatch(
-                rank=rank + 1,
-                source=gallery.sources[gallery.image_ids[i]],
-                bbox=gallery.bboxes[i].tolist(),
-                score=float(gallery.scores[i]),
-                similarity=float(sims[i])) for rank, i in enumerate(order)
-        ]
+        return self.rank(gallery, query, context, topk, use_cbgm).matches
+
+
+def _test_metric(cfg: Config) -> PersonSearchMetric:
+    """The ``PersonSearchMetric`` of the config's ``test_evaluator`` (a
+    dict or a list), or one with the metric's defaults when there is
+    none."""
+    evaluators = cfg.get('test_evaluator') or []
+    if not isinstance(evaluators, (list, tuple)):
+        evaluators = [evaluators]
+    for evaluator in evaluators:
+        kind = evaluator.get('type')
+        if kind is PersonSearchMetric or (isinstance(kind, str) and kind.split(
+                '.')[-1] == PersonSearchMetric.__name__):
+            return PersonSearchMetric(
+                **{k: v
+                   for k, v in evaluator.items() if k != 'type'})
+    return PersonSearchMetric()
 
 
 def draw_search_result(query_image: ImageLike,
                        query_bbox: Sequence[float],
                        matches: Sequence[SearchMatch],
-                       out_file: str,
+                       out_file: Optional[str] = None,
                        correct: Optional[Sequence[bool]] = None,
-                       tile_height: int = 256) -> np.ndarray:
-    """Draw a query crop beside its ranked matches as one picture.
+                       tile_height: int = 256,
+                       visualizer: Optional[PersonSearchVisualizer] = None
+                       ) -> np.ndarray:
+    """Draw a query beside its ranked matches with
+    :meth:`PersonSearchVisualizer.draw_ranked_matches`.
 
     Args:
-        query_image (str | np.ndarray): The query image.
+        query_image (str | np.ndarray): The query image: a path, a video
+            frame source or a BGR array.
         query_bbox (Sequence[float]): The query box, xyxy.
         matches (Sequence[SearchMatch]): Ranked matches from
             :meth:`PersonSearcher.search`.
-        out_file (str): Where to write the picture.
+        out_file (str, optional): Where to write the picture.
+            Defaults to None.
         correct (Sequence[bool], optional): Per match, whether it is the
-            query person: green border when True, red when False. Without
-            it every match gets a neutral (orange) border.
+            query person (correct or wrong colour). Defaults to None: every
+            match gets the neutral colour.
         tile_height (int): Height of each crop tile. Defaults to 256.
+        visualizer (PersonSearchVisualizer, optional): The visualiser to
+            draw with. Defaults to None: a new one.
 
     Returns:
-        np.ndarray: The BGR picture that was written.
+        np.ndarray: The RGB picture.
     """
+    if visualizer is None:
+        visualizer = PersonSearchVisualizer(name='draw_search_result')
 
-    def crop(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
-        h, w = image.shape[:2]
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
-        x1, y1 = max(0, min(x1, w - 1)), max(0, min(y1, h - 1))
-        x2, y2 = max(x1 + 1, min(x2, w)), max(y1 + 1, min(y2, h))
-        patch = image[y1:y2, x1:x2]
-        scale = tile_height / patch.shape[0]
-        width = max(8, int(round(patch.shape[1] * scale)))
-        return cv2.resize(patch, (width, tile_height))
+    def rgb(image: ImageLike) -> np.ndarray:
+        image = read_source(image) if isinstance(image, str) else image
+        return mmcv.bgr2rgb(image)
 
-    def framed(tile: np.ndarray, color: Tuple[int, int, int],
-               caption: str) -> np.ndarray:
-        tile = cv2.copyMakeBorder(tile, 6, 6, 6, 6, cv2.BORDER_CONSTANT,
-                                  value=color)
-        band = np.full((28, tile.shape[1], 3), 255, np.uint8)
-        cv2.putText(band, caption, (4, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (0, 0, 0), 1, cv2.LINE_AA)
-        return np.vstack([tile, band])
-
-    if isinstance(query_image, str):
-        query_image = read_source(query_image)
-    tiles = [framed(crop(query_image, query_bbox), (255, 128, 0), 'query')]
-    for i, match in enumerate(matches):
-        if correct is None:
-            color = (0, 165, 255)
-        else:
-            color = (0, 200, 0) if correct[i] else (0, 0, 230)
-        tiles.append(
-            framed(
-                crop(read_source(match.source), match.bbox), color,
-                f'#{match.rank} {match.similarity:.2f}'))
-    gap = np.full((tiles[0].shape[0], 12, 3), 255, np.uint8)
-    picture = np.hstack([part for tile in tiles for part in (tile, gap)][:-1])
-    mmcv.imwrite(picture, out_file)
-    return picture
+    return visualizer.draw_ranked_matches(
+        rgb(query_image),
+        query_bbox, [rgb(m.source) for m in matches],
+        [m.bbox for m in matches], [m.similarity for m in matches],
+        correct=correct,
+        ranks=[m.rank for m in matches],
+        tile_height=tile_height,
+        out_file=out_file)

@@ -1,15 +1,21 @@
 """mmdet's inference API and mmseqnet's PersonSearcher on an mmseqnet config."""
 import os
 import os.path as osp
+from unittest import mock
 
+import mmcv
 import numpy as np
 import pytest
+import torch
 from mmdet.apis import inference_detector, init_detector
 from mmengine.config import Config
+from mmengine.runner import CheckpointLoader
 
 from mmseqnet.apis import (Gallery, PersonSearcher, draw_search_result,
                            list_sources)
 from mmseqnet.datasets import PRWDataset
+from mmseqnet.evaluation.functional import cbgm
+from mmseqnet.visualization import PALETTE
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -73,11 +79,14 @@ def test_index_save_load_search_draw(model, prw_test, tmp_path):
     assert np.isclose(np.linalg.norm(query_embedding), 1.0, atol=1e-4)
     np.testing.assert_array_equal(context[0], query_embedding)
 
-    out_file = str(tmp_path / 'result.jpg')
+    out_file = str(tmp_path / 'result.png')
     picture = draw_search_result(
         query_path, query['bbox'], plain, out_file,
-        correct=[i == 0 for i in range(len(plain))])
-    assert osp.isfile(out_file) and picture.ndim == 3
+        correct=[i == 0 for i in range(len(plain))], tile_height=64)
+    assert picture.shape[0] == 64 + 40 and picture.shape[2] == 3
+    np.testing.assert_array_equal(
+        picture, mmcv.imread(out_file, channel_order='rgb'))
+    assert tuple(picture[0, 0]) == PALETTE.query
 
 
 def test_list_sources_expands_folders(prw_test, tmp_path):
@@ -87,3 +96,63 @@ def test_list_sources_expands_folders(prw_test, tmp_path):
         [n for n in os.listdir(folder) if n.endswith('.jpg')])
     with pytest.raises(FileNotFoundError, match='not an image'):
         list_sources(str(tmp_path / 'missing'))
+
+
+@pytest.mark.parametrize('config, k1, k2', [('seqnet_cuhk.py', 10, 3),
+                                            ('seqnet_prw.py', 30, 4)])
+def test_cbgm_settings_from_the_config(config, k1, k2):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
+    cfg.model.backbone.init_cfg = None
+    searcher = PersonSearcher.from_config(cfg)
+    assert (searcher.k1, searcher.k2, searcher.score_thr) == (k1, k2, 0.5)
+    searcher = PersonSearcher(searcher.model, k1=5, k2=2, score_thr=0.1)
+    assert (searcher.k1, searcher.k2, searcher.score_thr) == (5, 2, 0.1)
+
+
+def test_from_config_reads_the_checkpoint_once(model, tmp_path):
+    checkpoint = str(tmp_path / 'model.pth')
+    state = {k: v + 1 if v.is_floating_point() else v
+             for k, v in model.state_dict().items()}
+    torch.save({'state_dict': state,
+                'meta': {'dataset_meta': {'CLASSES': ('person', )}}},
+               checkpoint)
+    with mock.patch.object(
+            CheckpointLoader,
+            'load_checkpoint',
+            wraps=CheckpointLoader.load_checkpoint) as loader:
+        searcher = PersonSearcher.from_config(
+            osp.join(ROOT, 'configs', 'seqnet_light_synthetic_prw.py'),
+            checkpoint)
+    assert loader.call_count == 1
+    loaded = searcher.model.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in state.items())
+    assert searcher.model.dataset_meta == {'classes': ('person', )}
+
+
+def test_rank_is_the_one_ranking(model):
+    searcher = PersonSearcher(model, k1=3, k2=2)
+    rng = np.random.default_rng(0)
+    embeddings = rng.standard_normal((12, 8)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    gallery = Gallery(
+        sources=['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'],
+        image_ids=np.repeat(np.arange(4), 3),
+        bboxes=rng.uniform(0, 100, (12, 4)).astype(np.float32),
+        scores=np.ones(12, np.float32),
+        embeddings=embeddings)
+    query, context = embeddings[4], embeddings[[4, 0, 9]]
+
+    plain = searcher.rank(gallery, query, context, topk=5)
+    np.testing.assert_allclose(plain.similarities, embeddings @ query)
+    assert [m.similarity for m in plain.matches] == sorted(
+        plain.similarities.tolist(), reverse=True)[:5]
+    assert plain.matches[0].source == 'b.jpg'
+    assert plain.matches[0].bbox == gallery.bboxes[4].tolist()
+
+    rescored = searcher.rank(gallery, query, context, topk=12, use_cbgm=True)
+    expected = cbgm(embeddings @ query, gallery.image_ids, embeddings,
+                    context, k1=3, k2=2)
+    np.testing.assert_allclose(rescored.similarities, expected)
+    assert [m.rank for m in rescored.matches] == list(range(1, 13))
+    with pytest.raises(ValueError, match='CBGM needs the query context'):
+        searcher.rank(gallery, query, use_cbgm=True)

@@ -21,7 +21,6 @@ import torch
 from mmdet.apis import init_detector
 
 from mmseqnet.apis import Gallery, PersonSearcher
-from mmseqnet.evaluation.functional import cbgm
 
 
 def parse_args():
@@ -122,11 +121,7 @@ def main():
         for use_cbgm in (False, True):
             start = time.perf_counter()
             for _ in range(args.queries):
-                sims = gallery.embeddings @ query
-                if use_cbgm:
-                    sims = cbgm(sims, gallery.image_ids, gallery.embeddings,
-                                context, searcher.k1, searcher.k2)
-                np.argsort(-sims, kind='stable')[:10]
+                searcher.rank(gallery, query, context, 10, use_cbgm)
             row.append((time.perf_counter() - start) / args.queries * 1000)
         print(f'{size:15d} {len(gallery):11d} {row[0]:14.2f} {row[1]:19.2f}')
 

@@ -1,10 +1,11 @@
 """Draw a person-search dataset's boxes and person ids into image files.
 
-Each labeled person gets a colour of its own (the same id has the same
-colour in every image) and an ``id <n>`` tag; unlabeled persons are grey
-and tagged ``unlabeled``. In the test split, query items are drawn with
-their query box in white, tagged ``query <n>``. Boxes are drawn on the
-original images, as the dataset stores them (no pipeline).
+Drawn by ``PersonSearchVisualizer.draw_gallery_frame``: each labeled person
+gets a colour of its own (the same id has the same colour in every image)
+and an ``id <n>`` tag; unlabeled persons get the palette's unlabeled colour
+and an ``unlabeled`` tag. In the test split, query items are drawn with
+their query box thick in the query colour, tagged ``query <n>``. Boxes are
+drawn on the original images, as the dataset stores them (no pipeline).
 
 Example:
     python tools/analysis_tools/browse_dataset.py \
@@ -13,20 +14,15 @@ Example:
 import argparse
 import os
 import os.path as osp
-from typing import Sequence
+from typing import Optional
 
-import cv2
-import mmcv
 import numpy as np
 from mmdet.registry import DATASETS
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 import mmseqnet  # noqa: F401  (registers the datasets)
-from mmseqnet.datasets import UNLABELED_PERSON_ID
-
-UNLABELED_COLOUR = (150, 150, 150)
-QUERY_COLOUR = (255, 255, 255)
+from mmseqnet.visualization import PersonSearchVisualizer
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,47 +46,29 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def id_colour(person_id: int) -> tuple:
-    """A bright BGR colour fixed per person id."""
-    hue = (person_id * 47) % 180  # spread neighbouring ids around the wheel
-    hsv = np.uint8([[[hue, 220, 255]]])
-    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
+def draw_item(item: dict,
+              visualizer: PersonSearchVisualizer,
+              out_file: Optional[str] = None) -> np.ndarray:
+    """Draw one dataset item (gallery or query) on its image.
 
+    Args:
+        item (dict): A dataset item (``get_data_info``).
+        visualizer (PersonSearchVisualizer): Draws the item.
+        out_file (str, optional): Where to write it. Defaults to None.
 
-def draw_tag(img: np.ndarray, text: str, box: Sequence[float],
-             colour: tuple) -> None:
-    """Write ``text`` on a filled label above (or inside) the box."""
-    x1, y1 = int(box[0]), int(box[1])
-    scale = max(0.35, min(img.shape[:2]) / 900)
-    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    top = y1 - h - base - 2 if y1 - h - base - 2 >= 0 else y1
-    cv2.rectangle(img, (x1, top), (x1 + w + 4, top + h + base + 2), colour,
-                  -1)
-    ink = (0, 0, 0) if sum(colour) > 380 else (255, 255, 255)
-    cv2.putText(img, text, (x1 + 2, top + h + 1), cv2.FONT_HERSHEY_SIMPLEX,
-                scale, ink, 1, cv2.LINE_AA)
-
-
-def draw_item(item: dict) -> np.ndarray:
-    """Draw one dataset item (gallery or query) on its image."""
-    img = mmcv.imread(item['img_path'])
-    thick = max(1, round(min(img.shape[:2]) / 300))
-    for inst in item['instances']:
-        pid = inst['person_id']
-        labeled = pid != UNLABELED_PERSON_ID
-        colour = id_colour(pid) if labeled else UNLABELED_COLOUR
-        x1, y1, x2, y2 = (int(round(v)) for v in inst['bbox'])
-        cv2.rectangle(img, (x1, y1), (x2, y2), colour, thick)
-        draw_tag(img, f'id {pid}' if labeled else 'unlabeled', inst['bbox'],
-                 colour)
-    if item.get('sample_type') == 'query':
-        x1, y1, x2, y2 = (int(round(v)) for v in item['query_bbox'])
-        cv2.rectangle(img, (x1, y1), (x2, y2), QUERY_COLOUR, thick * 3)
-        draw_tag(img, f'query {item["query_person_id"]}',
-                 [x1, y2 + 2 + 12 * thick], QUERY_COLOUR)
-    title = f'{item["img_name"]}  cam {item["cam_id"]}  {item["sample_type"]}'
-    draw_tag(img, title, [0, 0], (40, 40, 40))
-    return img
+    Returns:
+        np.ndarray: (H, W, 3) RGB picture.
+    """
+    query = item.get('sample_type') == 'query'
+    return visualizer.draw_gallery_frame(
+        item['img_path'],
+        np.array([inst['bbox'] for inst in item['instances']]),
+        [inst['person_id'] for inst in item['instances']],
+        query_bbox=item['query_bbox'] if query else None,
+        query_caption=f'query {item.get("query_person_id")}',
+        title=f'{item["img_name"]}  cam {item["cam_id"]}  '
+        f'{item["sample_type"]}',
+        out_file=out_file)
 
 
 def main() -> None:
@@ -108,16 +86,20 @@ def main() -> None:
         min(args.max_images, len(dataset))
     if args.output_dir:
         os.makedirs(args.output_dir, exist_ok=True)
+    visualizer = PersonSearchVisualizer(name='browse_dataset')
     for index in range(count):
         item = dataset.get_data_info(index)
-        img = draw_item(item)
         stem = osp.splitext(item['img_name'])[0]
         if item['sample_type'] == 'query':
             stem = f'query{item["query_index"]:05d}_{stem}'
-        if args.output_dir:
-            mmcv.imwrite(img, osp.join(args.output_dir, f'{stem}.jpg'))
+        picture = draw_item(
+            item,
+            visualizer,
+            out_file=osp.join(args.output_dir, f'{stem}.jpg')
+            if args.output_dir else None)
         if args.show:
-            mmcv.imshow(img, stem, int(args.show_interval * 1000))
+            visualizer.show(
+                picture, win_name=stem, wait_time=args.show_interval)
     print(f'drew {count} of {len(dataset)} items'
           + (f' into {args.output_dir}' if args.output_dir else ''))
 

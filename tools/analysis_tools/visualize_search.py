@@ -1,9 +1,10 @@
 """Draw each query with its top-k gallery matches from a search results file.
 
 The results file is the per-query JSON that ``PersonSearchMetric`` writes
-when given ``results_file``. One PNG per query: the query crop (blue border)
-followed by its k most similar gallery detections, green border when the
-match is correct and red when it is wrong, each labelled with its rank and
+when given ``results_file``. One PNG per query, drawn by
+``PersonSearchVisualizer.draw_ranked_matches``: the query crop (query colour,
+captioned with its AP) followed by its k most similar gallery detections in
+the correct or the wrong colour, each captioned with its rank and
 similarity.
 
 Example:
@@ -13,14 +14,12 @@ Example:
 import argparse
 import json
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional
 
-import cv2
-import mmcv
 import numpy as np
 from mmengine.utils import mkdir_or_exist
 
-GREEN, RED, BLUE = (0, 170, 0), (0, 0, 220), (200, 90, 0)  # BGR
+from mmseqnet.visualization import PersonSearchVisualizer
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,35 +43,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def crop_person(img: np.ndarray, bbox: Sequence[float], height: int,
-                color: Tuple[int, int, int], caption: str) -> np.ndarray:
-    """The box's crop, resized to ``height``, with a border and a caption.
-
-    Args:
-        img (np.ndarray): (H, W, 3) BGR scene image.
-        bbox (Sequence[float]): xyxy box in image pixels.
-        height (int): Crop height in pixels.
-        color (Tuple[int, int, int]): BGR border color.
-        caption (str): Text under the crop.
-
-    Returns:
-        np.ndarray: (height + 28, w + 8, 3) uint8 tile.
-    """
-    crop = mmcv.imcrop(img, np.asarray(bbox, dtype=np.float32))
-    width = max(1, int(round(crop.shape[1] * height / max(crop.shape[0], 1))))
-    crop = mmcv.imresize(crop, (width, height))
-    # a caption needs room: at least 96 pixels wide
-    tile = np.full((height + 28, max(width, 96) + 8, 3), 255, np.uint8)
-    tile[:height + 8, :width + 8] = color
-    tile[4:4 + height, 4:4 + width] = crop
-    cv2.putText(tile, caption, (4, height + 22), cv2.FONT_HERSHEY_SIMPLEX,
-                0.45, (0, 0, 0), 1, cv2.LINE_AA)
-    return tile
-
-
 def draw_query(entry: dict, variant: str, img_dir: str, topk: int,
-               crop_height: int) -> np.ndarray:
-    """One row: the query crop, a gap and its top-k matches.
+               crop_height: int, visualizer: PersonSearchVisualizer,
+               out_file: Optional[str] = None) -> np.ndarray:
+    """One row: the query crop and its top-k matches.
 
     Args:
         entry (dict): One query of the results file.
@@ -80,35 +54,27 @@ def draw_query(entry: dict, variant: str, img_dir: str, topk: int,
         img_dir (str): Folder holding the images named in the entry.
         topk (int): Matches to draw at most.
         crop_height (int): Height of every crop.
+        visualizer (PersonSearchVisualizer): Draws the row.
+        out_file (str, optional): Where to write it. Defaults to None.
 
     Returns:
-        np.ndarray: (H, W, 3) uint8 BGR picture.
+        np.ndarray: (H, W, 3) uint8 RGB picture.
     """
     if variant not in entry:
         raise KeyError(f'query {entry.get("query_index")} has no {variant!r} '
                        f'results; available: '
                        f'{[k for k in entry if k.startswith("search")]}')
     result = entry[variant]
+    matches = result['matches'][:topk]
     ap = 'n/a' if result['ap'] is None else f'{result["ap"]:.2f}'
-    tiles = [
-        crop_person(
-            mmcv.imread(osp.join(img_dir, entry['img_name'])), entry['bbox'],
-            crop_height, BLUE, f'query AP {ap}')
-    ]
-    for rank, match in enumerate(result['matches'][:topk], start=1):
-        tiles.append(
-            crop_person(
-                mmcv.imread(osp.join(img_dir, match['img_name'])),
-                match['bbox'], crop_height, GREEN if match['correct'] else RED,
-                f'{rank}: {match["similarity"]:.3f}'))
-    height = max(t.shape[0] for t in tiles)
-    tiles = [
-        np.pad(
-            t, ((0, height - t.shape[0]), (0, 0), (0, 0)), constant_values=255)
-        for t in tiles
-    ]
-    gap = np.full((height, 24, 3), 255, np.uint8)
-    return np.concatenate(tiles[:1] + [gap] + tiles[1:], axis=1)
+    return visualizer.draw_ranked_matches(
+        osp.join(img_dir, entry['img_name']),
+        entry['bbox'], [osp.join(img_dir, m['img_name']) for m in matches],
+        [m['bbox'] for m in matches], [m['similarity'] for m in matches],
+        correct=[m['correct'] for m in matches],
+        query_caption=f'query AP {ap}',
+        tile_height=crop_height,
+        out_file=out_file)
 
 
 def visualize(results_file: str,
@@ -139,17 +105,18 @@ def visualize(results_file: str,
     with open(results_file) as f:
         queries = json.load(f)['queries']
     mkdir_or_exist(out_dir)
+    visualizer = PersonSearchVisualizer(name='visualize_search')
     written = []
     for entry in queries:
         if max_queries is not None and len(written) >= max_queries:
             break
         if only_wrong and entry.get(variant, {}).get('top1_correct'):
             continue
-        picture = draw_query(entry, variant, img_dir, topk, crop_height)
         stem = osp.splitext(entry['img_name'])[0]
         path = osp.join(out_dir,
                         f'{entry["query_index"]:05d}_{stem}_{variant}.png')
-        mmcv.imwrite(picture, path)
+        draw_query(entry, variant, img_dir, topk, crop_height, visualizer,
+                   path)
         written.append(path)
     return written
 

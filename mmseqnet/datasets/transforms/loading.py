@@ -1,7 +1,7 @@
 """Image and annotation loading for person search."""
 import io
 import logging
-from typing import Optional
+from typing import Optional, Union
 
 import mmcv
 import mmengine.fileio as fileio
@@ -32,6 +32,12 @@ class LoadCheckedImageFromFile(LoadImageFromFile):
       rotation: every box would be misplaced.
 
     Pixels are decoded exactly as ``LoadImageFromFile`` decodes them.
+
+    At inference it also takes what mmdet's ``InferencerLoader`` takes: an
+    image path, a BGR array, or a dict with ``img_path`` or ``img`` (an
+    array is kept as it is). So ``DetInferencer`` and
+    :class:`~mmseqnet.apis.PersonSearcher` load paths and arrays through the
+    config's own test pipeline, checks included.
 
     Args:
         skip_unreadable (bool): Log the error and return None instead of
@@ -66,30 +72,40 @@ class LoadCheckedImageFromFile(LoadImageFromFile):
         self.skip_unreadable = skip_unreadable
         self.verify = verify
 
-    def transform(self, results: dict) -> Optional[dict]:
-        """Load ``results['img_path']``.
+    def transform(self, results: Union[dict, str,
+                                       np.ndarray]) -> Optional[dict]:
+        """Load ``results['img_path']``, or take ``results['img']``.
 
         Args:
-            results (dict): A dataset item with ``img_path`` and, from a
-                dataset, ``height`` and ``width``.
+            results (dict | str | np.ndarray): A dataset item with
+                ``img_path`` and, from a dataset, ``height`` and ``width``;
+                at inference also an item with an ``img`` array, an image
+                path or a BGR array.
 
         Returns:
             dict | None: ``results`` with ``img`` (H, W, C), ``img_shape``
             and ``ori_shape``; None for a bad file with
             ``skip_unreadable``.
         """
-        path = results['img_path']
-        try:
-            img = self._load(path, results.get('height'), results.get('width'))
-        except (OSError, ValueError) as err:
-            if not self.skip_unreadable:
-                raise
-            print_log(
-                f'Skipped a broken image, another one is used instead: '
-                f'{err}',
-                logger='current',
-                level=logging.ERROR)
-            return None
+        if isinstance(results, str):
+            results = dict(img_path=results)
+        elif isinstance(results, np.ndarray):
+            results = dict(img=results)
+        if 'img' in results:
+            img = results['img']
+        else:
+            try:
+                img = self._load(results['img_path'], results.get('height'),
+                                 results.get('width'))
+            except (OSError, ValueError) as err:
+                if not self.skip_unreadable:
+                    raise
+                print_log(
+                    f'Skipped a broken image, another one is used instead: '
+                    f'{err}',
+                    logger='current',
+                    level=logging.ERROR)
+                return None
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img

@@ -5,10 +5,12 @@ from pathlib import Path
 import mmcv
 import numpy as np
 import pytest
+# tests/ is on sys.path: it holds the session's conftest.py.
+from test_evaluation.test_metrics.test_person_search_metric import (
+    data_samples, evaluate, make_scene)
 
 from mmseqnet.evaluation import PersonSearchMetric
-from .test_metrics.test_person_search_metric import (data_samples, evaluate,
-                                                     make_scene)
+from mmseqnet.visualization import PALETTE
 
 TOOL = (
     Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' /
@@ -48,13 +50,13 @@ def test_visualize_search(tmp_path):
         topk=5,
         crop_height=64)
     assert len(written) == len(queries)
-    picture = mmcv.imread(written[0])
-    assert picture.shape[0] == 64 + 28
-    # query border blue, then one green or red border per match
-    assert tuple(picture[0, 0]) == tool.BLUE
+    picture = mmcv.imread(written[0], channel_order='rgb')
+    assert picture.shape[0] == 64 + 12 + 28
+    # The query's frame, then a correct or wrong frame per match.
+    assert tuple(picture[0, 0]) == PALETTE.query
     border_colors = {
         tuple(c)
-        for c in picture[0] if tuple(c) in (tool.GREEN, tool.RED)
+        for c in picture[0] if tuple(c) in (PALETTE.correct, PALETTE.wrong)
     }
     assert border_colors  # at least one match drawn
 
