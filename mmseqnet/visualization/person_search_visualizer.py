@@ -155,20 +155,16 @@ class PersonSearchVisualizer(DetLocalVisualizer):
         Returns:
             np.ndarray: (H, W, 3) RGB picture of the frame's size.
         """
-        img = _read(image).copy()
-        bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
-        if len(person_ids) != len(bboxes):
-            raise ValueError(
-                f'draw_gallery_frame: {len(bboxes)} boxes but '
-                f'{len(person_ids)} person ids')
-        thick = _line_width(img)
-        for bbox, pid in zip(bboxes, person_ids):
-            labeled = pid != UNLABELED_PERSON_ID
-            colour = person_id_color(pid) if labeled else PALETTE.unlabeled
-            _rectangle(img, bbox, colour, thick)
-            _draw_tag(img, f'id {pid}' if labeled else 'unlabeled',
-                      bbox[:2], colour)
+        labeled = [pid != UNLABELED_PERSON_ID for pid in person_ids]
+        img = _tagged_boxes(
+            image, bboxes,
+            [person_id_color(pid) if known else PALETTE.unlabeled
+             for pid, known in zip(person_ids, labeled)],
+            [f'id {pid}' if known else 'unlabeled'
+             for pid, known in zip(person_ids, labeled)],
+            [1] * len(person_ids), 'draw_gallery_frame', 'person ids')
         if query_bbox is not None:
+            thick = _line_width(img)
             _rectangle(img, query_bbox, PALETTE.query, thick * 3)
             x1, _, _, y2 = (int(round(v)) for v in query_bbox)
             # Under the box: the person's own tag stands above it.
@@ -208,18 +204,13 @@ class PersonSearchVisualizer(DetLocalVisualizer):
         Returns:
             np.ndarray: (H, W, 3) RGB picture of the frame's size.
         """
-        img = _read(image).copy()
-        bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
-        if len(similarities) != len(bboxes):
-            raise ValueError(
-                f'draw_video_frame: {len(bboxes)} boxes but '
-                f'{len(similarities)} similarities')
-        thick = _line_width(img)
-        for bbox, sim in zip(bboxes, similarities):
-            match = sim >= sim_thr
-            colour = PALETTE.correct if match else PALETTE.unlabeled
-            _rectangle(img, bbox, colour, thick * 3 if match else thick)
-            _draw_tag(img, f'{sim:.2f}', bbox[:2], colour)
+        matched = [sim >= sim_thr for sim in similarities]
+        img = _tagged_boxes(
+            image, bboxes,
+            [PALETTE.correct if m else PALETTE.unlabeled for m in matched],
+            [f'{sim:.2f}' for sim in similarities],
+            [3 if m else 1 for m in matched], 'draw_video_frame',
+            'similarities')
         return self._output(img, out_file, name, step)
 
     def _output(self, picture: np.ndarray, out_file: Optional[str], name: str,
@@ -273,6 +264,24 @@ def _framed(tile: np.ndarray, colour: RGB, caption: str) -> np.ndarray:
     cv2.putText(band, caption, (4, 20), _FONT, 0.5, PALETTE.ink, 1,
                 cv2.LINE_AA)
     return np.vstack([tile, band])
+
+
+def _tagged_boxes(image: ImageLike, bboxes: np.ndarray,
+                  colours: Sequence[RGB], tags: Sequence[str],
+                  widths: Sequence[int], method: str,
+                  values: str) -> np.ndarray:
+    """A copy of the frame with each box drawn in its colour, ``widths``
+    times the frame's line width, and tagged above its top-left corner."""
+    bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
+    if len(tags) != len(bboxes):
+        raise ValueError(
+            f'{method}: {len(bboxes)} boxes but {len(tags)} {values}')
+    img = _read(image).copy()
+    thick = _line_width(img)
+    for bbox, colour, tag, width in zip(bboxes, colours, tags, widths):
+        _rectangle(img, bbox, colour, thick * width)
+        _draw_tag(img, tag, bbox[:2], colour)
+    return img
 
 
 def _line_width(img: np.ndarray) -> int:
