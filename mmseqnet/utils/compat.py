@@ -1,19 +1,42 @@
-"""Fixes for the pinned OpenMMLab stack on current Python and torch.
+"""Everything ``import mmseqnet`` changes in MMEngine, and why.
 
 Applied once, on ``import mmseqnet`` (our tools import it before they read a
-config), so users need no patched environment:
+config), so users need no patched environment. This is the complete list;
+nothing else in mmseqnet alters another library's behaviour:
 
-- torch >= 2.6 loads with ``weights_only=True`` by default. MMEngine 0.10
-  checkpoints hold the message hub and other Python objects next to the
-  weights, so resuming (and ``load_from``) fails. Local checkpoints are loaded
-  as full pickles again, as they were before torch 2.6: the user names them.
-- Pretrained weights named by URL fail with a bare ``URLError`` deep in
-  urllib when the machine is offline. The error now says which file was
-  wanted and how to provide it (or train without it).
-- MMEngine 0.10 decides that a classic config is a "lazy import" config when
-  it imports a module it does not recognise as built in. Inside a virtual
-  environment it does not recognise the standard library (``import os``),
-  and then rejects ``_base_ = [...]``. The standard library is built in.
+1. Checkpoints load weights-only (no code can run from a ``.pth`` file),
+   and MMEngine checkpoints still resume:
+
+   - the objects MMEngine checkpoints hold besides tensors (message-hub
+     ``HistoryBuffer``, numpy arrays, scalars and dtypes; see
+     :mod:`mmseqnet.utils.safe_loading`) are allow-listed with
+     ``torch.serialization.add_safe_globals``, so resume, ``load_from``,
+     ``tools/test.py``, ``init_detector`` and ``PersonSearcher`` work with
+     ``weights_only=True``;
+   - local files (MMEngine's ``''`` scheme) load through
+     :func:`~mmseqnet.utils.safe_loading.load_checkpoint_file`, which
+     passes ``weights_only=True`` explicitly (MMEngine 0.10 passes nothing,
+     so torch < 2.6 and ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` would
+     unpickle in full) and names the file and the refused object when it
+     refuses one;
+   - downloads (``http(s)://``, ``torchvision://``, ``open-mmlab://``,
+     ``mmcls://``) go through MMEngine's ``load_url``, i.e. torch.hub's
+     ``load_state_dict_from_url``, whose default is a FULL unpickle even on
+     torch >= 2.6; it is replaced by
+     :func:`~mmseqnet.utils.safe_loading.load_checkpoint_url`
+     (weights-only);
+   - a file that truly needs a full unpickle loads only when the user sets
+     ``MMSEQNET_UNSAFE_LOAD=1``, with a warning each time.
+
+2. Pretrained weights named by URL fail with a bare ``URLError`` deep in
+   urllib when the machine is offline. The error now says which file was
+   wanted and how to provide it (or train without it).
+
+3. MMEngine 0.10 decides that a classic config is a "lazy import" config
+   when it imports a module it does not recognise as built in. Inside a
+   virtual environment it does not recognise the standard library
+   (``import os``), and then rejects ``_base_ = [...]``. The standard
+   library is built in.
 """
 import os.path as osp
 import sys
@@ -25,10 +48,15 @@ from mmengine.config import utils as mmengine_config_utils
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .safe_loading import (load_checkpoint_file, load_checkpoint_url,
+                           register_checkpoint_safe_globals)
+
+register_checkpoint_safe_globals()
+
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_from_local(filename: str, map_location=None):
-    """Load a local MMEngine checkpoint, Python objects included.
+    """Load a local checkpoint weights-only (see the module docstring).
 
     Args:
         filename (str): Path of the checkpoint file.
@@ -37,12 +65,11 @@ def load_from_local(filename: str, map_location=None):
     Returns:
         dict or OrderedDict: The loaded checkpoint.
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint file {filename} does not exist.')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    return load_checkpoint_file(filename, map_location=map_location)
 
 
+# MMEngine's URL schemes call this module global at load time.
+mmengine_checkpoint.load_url = load_checkpoint_url
 _load_from_http = mmengine_checkpoint.load_from_http
 
 

@@ -1,16 +1,21 @@
 """Checkpoints that do not fit the model stop tools/test.py and
 PersonSearcher.from_config with the mismatched entries, instead of
-leaving those weights at their initial values (mmengine only logs them)."""
+leaving those weights at their initial values (mmengine only logs them).
+Both load MMEngine checkpoints weights-only and refuse crafted ones."""
 import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from mmengine.logging import MessageHub
+from mmengine.runner.checkpoint import save_checkpoint as mmengine_save
 from torch import nn
 
 from mmseqnet.apis import PersonSearcher
 from mmseqnet.engine import CheckpointMismatchError, check_checkpoint_fits
+from mmseqnet.utils.safe_loading import UnsafeCheckpointError
 
 from .tiny_detector import TinyPersonSearchDetector
 
@@ -149,5 +154,52 @@ def test_person_searcher_from_config(tiny_config, tmp_path):
     assert searcher.model.width == 4
     fitting = save_checkpoint(tmp_path / 'width4.pth', 4)
     searcher = PersonSearcher.from_config(tiny_config, fitting)
-    saved = torch.load(fitting, weights_only=False)['state_dict']
+    saved = torch.load(fitting, weights_only=True)['state_dict']
     assert torch.equal(searcher.model.embed.weight, saved['embed.weight'])
+
+
+def save_runner_checkpoint(path, width):
+    """A checkpoint laid out as MMEngine's Runner writes it: message hub
+    with history buffers, numpy scalars, generator states."""
+    hub = MessageHub.get_instance(f'test_checkpoints_{path.stem}')
+    hub.update_scalar('train/loss', np.float64(0.25))
+    mmengine_save(
+        dict(
+            meta=dict(
+                epoch=2,
+                iter=20,
+                seed=np.int64(0),
+                dataset_meta=dict(classes=('person', )),
+                experiment_name='tiny'),
+            state_dict=tiny_state(width),
+            message_hub=hub.state_dict(),
+            random_state=dict(numpy=np.random.get_state())), str(path))
+    return str(path)
+
+
+class Payload:
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f'open({self.marker!r}, "w").close()', )
+
+
+def test_tools_load_runner_checkpoints_and_refuse_crafted_ones(
+        tiny_config, tmp_path, monkeypatch):
+    runner_ckpt = save_runner_checkpoint(tmp_path / 'epoch_2.pth', 4)
+    run_test_tool(monkeypatch, tmp_path / 'runner', tiny_config, runner_ckpt)
+    (log, ) = (tmp_path / 'runner').glob('*/*.log')
+    assert 'person_search/mAP' in log.read_text()
+    searcher = PersonSearcher.from_config(tiny_config, runner_ckpt)
+    assert searcher.model.width == 4
+
+    marker = tmp_path / 'code_ran'
+    crafted = str(tmp_path / 'crafted.pth')
+    torch.save(dict(state_dict=tiny_state(4), meta=Payload(marker)), crafted)
+    with pytest.raises(UnsafeCheckpointError, match=f'checkpoint {crafted}'):
+        run_test_tool(monkeypatch, tmp_path / 'crafted', tiny_config, crafted)
+    with pytest.raises(UnsafeCheckpointError, match=f'checkpoint {crafted}'):
+        PersonSearcher.from_config(tiny_config, crafted)
+    assert not marker.exists()

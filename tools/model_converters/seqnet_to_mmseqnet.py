@@ -16,6 +16,7 @@ import os.path as osp
 import torch
 
 from mmseqnet.models.utils import convert_seqnet_checkpoint
+from mmseqnet.utils.safe_loading import load_checkpoint_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,7 +29,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    # weights-only; MMSEQNET_UNSAFE_LOAD=1 for a trusted file that needs more
+    checkpoint = load_checkpoint_file(args.src, map_location='cpu')
     converted = convert_seqnet_checkpoint(
         checkpoint, source=osp.basename(args.src))
     torch.save(converted, args.dst)

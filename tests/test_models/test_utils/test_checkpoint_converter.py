@@ -5,14 +5,14 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner.checkpoint import _load_checkpoint
 from mmdet.registry import MODELS
 
 from mmseqnet.models.utils import (convert_seqnet_checkpoint,
                                    convert_seqnet_state_dict)
+from mmseqnet.testing import reference_path, skip_without_reference
 
 REPO = Path(__file__).resolve().parents[3]
-KEYS_FILE = (REPO / '..' / 'shared' / 'reference' / 'seqnet_official' /
-             'state_dict_keys.txt')
 
 
 def original_head_weights():
@@ -69,11 +69,11 @@ def test_released_checkpoint_layout():
     assert out['meta']['converted_from'] == 'epoch_17.pth'
 
 
-@pytest.mark.skipif(
-    not KEYS_FILE.is_file(), reason=f'{KEYS_FILE} not found')
+@skip_without_reference('seqnet_official', 'state_dict_keys.txt')
 def test_every_original_key_loads_strictly():
+    keys_file = reference_path('seqnet_official', 'state_dict_keys.txt')
     state_dict = {}
-    for line in KEYS_FILE.read_text().splitlines():
+    for line in keys_file.read_text().splitlines():
         if line.startswith('#'):
             continue
         key, shape, dtype, _ = line.split('\t')
@@ -102,7 +102,36 @@ def test_command_line_tool(tmp_path):
                    cwd=REPO,
                    env={'PYTHONPATH': str(REPO)},
                    capture_output=True)
-    out = torch.load(dst)
+    # loads weights-only through mmengine, as init_detector loads it
+    out = _load_checkpoint(str(dst), map_location='cpu')
     assert out['state_dict'].keys() == convert_seqnet_state_dict(
         original_head_weights()).keys()
     assert out['meta']['epoch'] == 3
+
+
+class Payload:
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f'open({self.marker!r}, "w").close()', )
+
+
+def test_command_line_tool_refuses_a_crafted_file(tmp_path):
+    src, dst = tmp_path / 'seqnet.pth', tmp_path / 'mmseqnet.pth'
+    marker = tmp_path / 'code_ran'
+    torch.save(dict(model=original_head_weights(), epoch=Payload(marker)), src)
+    run = subprocess.run([
+        sys.executable,
+        str(REPO / 'tools/model_converters/seqnet_to_mmseqnet.py'),
+        str(src),
+        str(dst)
+    ],
+                         cwd=REPO,
+                         env={'PYTHONPATH': str(REPO)},
+                         capture_output=True,
+                         text=True)
+    assert run.returncode != 0
+    assert f'Refused to load checkpoint {src}' in run.stderr
+    assert not marker.exists() and not dst.exists()
