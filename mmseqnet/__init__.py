@@ -1,10 +1,12 @@
 """mmseqnet: SeqNet person search as an MMDetection 3.x plugin.
 
-Importing the package applies the stack compatibility fixes and registers
-every mmseqnet component into mmdet's registries, so configs keep
-``default_scope='mmdet'``.
+Importing the package registers every mmseqnet component into mmdet's
+registries, so configs keep ``default_scope='mmdet'``, and applies the few
+fixes to MMEngine that :mod:`mmseqnet.utils.compat` lists with their reasons
+(weights-only checkpoint loading that still resumes MMEngine checkpoints,
+an offline download error, standard-library imports in configs).
 """
-from .utils import compat  # noqa: F401  (must run before mmengine loads checkpoints)
+from .utils import compat  # noqa: F401  (before mmengine loads checkpoints)
 from . import apis, datasets, engine, evaluation, models  # noqa: F401,E402
 from . import visualization  # noqa: F401,E402
 from .version import __version__  # noqa: E402
