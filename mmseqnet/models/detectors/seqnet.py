@@ -2,12 +2,16 @@
 from typing import List, Optional, Sequence, Tuple
 
 import torch
+from mmcv.cnn import fuse_conv_bn
 from mmengine.structures import InstanceData
 from mmdet.models.detectors import TwoStageDetector
+from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
-from torch import Tensor
+from torch import Tensor, nn
+
+from ..layers import SparseMatmulRoIAlign
 
 SAMPLE_TYPES = ('gallery', 'query')
 
@@ -65,11 +69,77 @@ class SeqNet(TwoStageDetector):
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        self.fused_for_inference = False
 
     @property
     def query_context(self) -> bool:
         """bool: Whether query images also run the CBGM gallery path."""
         return bool(self.test_cfg.get('query_context', False))
+
+    def fuse_for_inference(self,
+                           fold_bn: bool = True,
+                           sparse_roi_align: bool = True,
+                           channels_last: bool = True) -> 'SeqNet':
+        """Rewrite the model, in place, for faster CPU inference.
+
+        Each step drops work that only training needs; outputs equal the
+        unfused model's up to float32 rounding:
+
+        - ``fold_bn``: every BatchNorm that follows a convolution is folded
+          into it (mmcv's ``fuse_conv_bn``): in eval mode BN is a fixed
+          affine map per channel, a separate pass over each feature map.
+        - ``sparse_roi_align``: mmcv's RoIAlign layers become
+          :class:`~mmseqnet.models.layers.SparseMatmulRoIAlign`, one sparse
+          matrix product instead of a scalar loop per channel.
+        - ``channels_last``: convolution weights, hence all feature maps,
+          become NHWC, the layout oneDNN's CPU convolutions compute in
+          (NCHW maps are reordered to and from it at every convolution).
+          Needs ``sparse_roi_align``: mmcv's CPU RoIAlign reads its input
+          as NCHW memory whatever its strides.
+
+        The change is one-way: the model must be in eval mode and cannot
+        train afterwards (:meth:`train` raises), and its state dict loses
+        the folded BatchNorms (save checkpoints before fusing).
+
+        Args:
+            fold_bn (bool): Fold BatchNorm into convolutions. Defaults to
+                True.
+            sparse_roi_align (bool): Replace mmcv's RoIAlign. Defaults to
+                True.
+            channels_last (bool): Use channels-last feature maps. Defaults
+                to True.
+
+        Returns:
+            SeqNet: The model itself.
+        """
+        if self.training:
+            raise RuntimeError('SeqNet.fuse_for_inference: call eval() '
+                               'first; a fused model cannot train')
+        if channels_last and not sparse_roi_align:
+            raise ValueError(
+                'SeqNet.fuse_for_inference: channels_last needs '
+                'sparse_roi_align (mmcv\'s CPU RoIAlign reads NCHW memory)')
+        if fold_bn:
+            fuse_conv_bn(self)
+        if sparse_roi_align:
+            for module in self.modules():
+                if isinstance(module, BaseRoIExtractor):
+                    module.roi_layers = nn.ModuleList(
+                        SparseMatmulRoIAlign.from_mmcv(layer)
+                        for layer in module.roi_layers)
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+        self.fused_for_inference = True
+        return self
+
+    def train(self, mode: bool = True) -> 'SeqNet':
+        """Set the training mode; a model fused for inference cannot train.
+        """
+        if mode and self.fused_for_inference:
+            raise RuntimeError(
+                'SeqNet was fused for inference (fuse_for_inference) and '
+                'cannot train: build it again from its config and weights')
+        return super().train(mode)
 
     def predict(self,
                 batch_inputs: Tensor,
