@@ -132,7 +132,8 @@ def cbgm_updates(
         axis=1)
     new_image = images >= 0
     new_image[:, 1:] &= images[:, 1:] != images[:, :-1]
-    has_context = np.array([len(c) > 0 for c in contexts], dtype=bool)
+    context_size = np.array([len(c) for c in contexts], dtype=np.int64)
+    has_context = context_size > 0
     new_image &= has_context.reshape(-1, 1)
     graph_query, column = np.nonzero(new_image)
     graph_image = images[graph_query, column]
@@ -145,18 +146,17 @@ def cbgm_updates(
         graph_query, np.arange(len(contexts) + 1))]
     # One product per query for all its selected detections: the graphs are
     # its column blocks.
-    by_size: Dict[int, Tuple[list, list]] = {}
+    by_size: Dict[int, list] = {}
     for q in np.flatnonzero(has_context):
-        queries, weights = by_size.setdefault(len(contexts[q]), ([], []))
-        queries.append(q)
-        weights.append(contexts[q] @ gallery_feats[
-            graph_rows[row_bounds[q]:row_bounds[q + 1]]].T)
+        by_size.setdefault(context_size[q], []).append(
+            contexts[q] @ gallery_feats[
+                graph_rows[row_bounds[q]:row_bounds[q + 1]]].T)
     dtype = np.result_type(gallery_feats.dtype, *contexts)
     rescored = np.zeros(len(graph_query), dtype=bool)
     query_col = np.zeros(len(graph_query), dtype=np.int64)
     values = np.zeros(len(graph_query), dtype=dtype)
-    for queries, weights in by_size.values():
-        graphs = np.flatnonzero(np.isin(graph_query, queries))
+    for size, weights in by_size.items():
+        graphs = np.flatnonzero(context_size[graph_query] == size)
         sizes = graph_size[graphs]
         matchings = max_weight_matchings(
             np.concatenate(weights, axis=1),

@@ -11,7 +11,6 @@ import numpy as np
 
 from .bbox_iou import bbox_iou
 from .cbgm import cbgm_updates
-from .ranking import average_precision_from_counts
 
 
 class QueryGalleries(NamedTuple):
@@ -285,16 +284,30 @@ def eval_search_variants(query_feats: np.ndarray,
         if context_feats is not None:
             results[name + '_cbgm'] = _empty_result(galleries.count_gt,
                                                     len(topk), num_matches)
+    depth = num_ranked + cbgm_k1
+    # Reused from chunk to chunk: fresh arrays of this size would cost a
+    # page fault per 4 KiB, as much as filling them.
+    sims_buffer = np.empty((min(chunk_size, num_queries), len(det_feats)),
+                           dtype=np.float32)
+    sorted_buffer = np.empty_like(sims_buffer)
     for chunk_start in range(0, num_queries, chunk_size):
         chunk = slice(chunk_start, min(chunk_start + chunk_size, num_queries))
-        chunk_sims = query_feats[chunk] @ det_feats.T
+        sims = np.matmul(query_feats[chunk], det_feats.T,
+                         out=sims_buffer[:chunk.stop - chunk.start])
+        sorted_sims = None
         for name, galleries in variants.items():
-            sims = chunk_sims.copy()
-            # -inf keeps every query's row aligned with the detection
-            # arrays while ranking it below anything in its gallery.
-            sims.ravel()[_outside_gallery(galleries.masks[chunk],
-                                          image_starts, image_ends)] = -np.inf
-            ranking = _rank_chunk(sims, num_ranked + cbgm_k1)
+            masks = galleries.masks[chunk]
+            if _dense(masks, image_starts, image_ends):
+                if sorted_sims is None:
+                    sorted_sims = sorted_buffer[:len(sims)]
+                    np.copyto(sorted_sims, sims)
+                    sorted_sims.sort(axis=1)
+                ranking = _rank_dense(sims, sorted_sims, masks,
+                                      det_image_ids, image_starts, image_ends,
+                                      depth)
+            else:
+                ranking = _rank_sparse(sims, masks, image_starts, image_ends,
+                                       depth)
             hit_pos, hit_query, hit_rows = hits[name]
             first, last = np.searchsorted(hit_query, [chunk.start, chunk.stop])
             chunk_hits = (hit_pos[first:last], hit_query[first:last] -
@@ -311,56 +324,145 @@ def eval_search_variants(query_feats: np.ndarray,
     return results
 
 
-def _outside_gallery(masks: np.ndarray, image_starts: np.ndarray,
-                     image_ends: np.ndarray) -> np.ndarray:
-    """Flat indices into a (q, N) similarity chunk of the detections of the
-    images each query's gallery leaves out."""
-    num_dets = image_ends[-1] if len(image_ends) else 0
-    query, image = np.divmod(np.flatnonzero(~masks), masks.shape[1])
+def _gallery_entries(masks: np.ndarray, image_starts: np.ndarray,
+                     image_ends: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Query and detection row of every detection of the images ``masks``
+    (q, M) selects, by query, then row."""
+    query, image = np.nonzero(masks)
     sizes = image_ends[image] - image_starts[image]
-    first = query * num_dets + image_starts[image]
-    return np.repeat(first - np.cumsum(sizes) + sizes,
+    rows = np.repeat(image_starts[image] - np.cumsum(sizes) + sizes,
                      sizes) + np.arange(sizes.sum())
+    return np.repeat(query, sizes), rows
+
+
+def _dense(masks: np.ndarray, image_starts: np.ndarray,
+           image_ends: np.ndarray) -> bool:
+    """Whether the galleries hold more detections than they leave out."""
+    in_gallery = masks.sum(axis=0) @ (image_ends - image_starts)
+    return 2 * in_gallery >= masks.shape[0] * (image_ends[-1]
+                                               if len(image_ends) else 0)
+
+
+class _GalleryCounter(NamedTuple):
+    """Counts a chunk's gallery entries at or above given similarities.
+
+    Attributes:
+        sorted_sims (np.ndarray): (q, L) per query, sorted ascending and
+            ``-inf`` padded, its gallery's similarities and, if ``excluded``
+            is not empty, also the others.
+        excluded (np.ndarray): (q, E) the others, sorted ascending and
+            ``-inf`` padded; E may be 0.
+    """
+    sorted_sims: np.ndarray
+    excluded: np.ndarray
+
+    def count(self, query: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """For every finite ``values[i]``, the gallery entries of
+        ``query[i]`` (non-decreasing) at or above it."""
+        return (_count_at_or_above(self.sorted_sims, query, values) -
+                _count_at_or_above(self.excluded, query, values))
 
 
 class _ChunkRanking(NamedTuple):
     """A chunk of similarity rows prepared for scoring.
 
     Attributes:
-        sims (np.ndarray): (q, N) similarities, ``-inf`` outside the gallery.
-        sorted_sims (np.ndarray): (q, N) each row of the plain similarities
-            sorted ascending.
-        top (np.ndarray): (q, K) rows of the K highest similarities, highest
-            first (ties: lower row first), -1 padded.
-        changed_query (np.ndarray): (U,) non-decreasing query (in the chunk)
-            of each entry that differs from ``sorted_sims``' rows (CBGM).
-        changed_old (np.ndarray): (U,) its plain similarity.
-        changed_new (np.ndarray): (U,) its similarity in ``sims``.
+        sims (np.ndarray): (q, N) plain similarities to all detections.
+        counter (_GalleryCounter): Counts the gallery entries at or above
+            a similarity, without CBGM.
+        top (np.ndarray): (q, K) rows of the K highest gallery similarities,
+            highest first (ties: lower row first), -1 padded.
+        top_sims (np.ndarray): (q, K) their similarities, NaN padded.
+        changed_keys (np.ndarray): (U,) increasing ``query * N + row`` of the
+            entries re-scored by CBGM (query in the chunk); empty without.
+        changed_old (np.ndarray): (U,) their plain similarity.
+        changed_new (np.ndarray): (U,) their similarity after CBGM.
     """
     sims: np.ndarray
-    sorted_sims: np.ndarray
+    counter: _GalleryCounter
     top: np.ndarray
-    changed_query: np.ndarray
+    top_sims: np.ndarray
+    changed_keys: np.ndarray
     changed_old: np.ndarray
     changed_new: np.ndarray
 
 
-def _rank_chunk(sims: np.ndarray, depth: int) -> _ChunkRanking:
-    """Sort the rows of ``sims`` and rank their ``depth`` highest entries."""
-    num_queries, num_dets = sims.shape
-    sorted_sims = np.sort(sims, axis=1)
-    top = np.full((num_queries, depth), -1, dtype=np.int64)
-    if min(depth, num_dets) > 0:
-        # every entry >= the depth-th largest (ties included), never -inf
-        threshold = np.maximum(
-            sorted_sims[:, max(num_dets - depth, 0)],
-            np.finfo(sims.dtype).min)
-        query, rows = np.divmod(
-            np.flatnonzero(sims >= threshold[:, None]), num_dets)
-        top = _top_rows(query, rows, sims[query, rows], num_queries, depth)
-    empty = np.zeros(0, dtype=np.int64)
-    return _ChunkRanking(sims, sorted_sims, top, empty,
-                         empty.astype(sims.dtype), empty.astype(sims.dtype))
+def _rank_dense(sims: np.ndarray, sorted_sims: np.ndarray, masks: np.ndarray,
+                det_image_ids: np.ndarray, image_starts: np.ndarray,
+                image_ends: np.ndarray, depth: int) -> _ChunkRanking:
+    """Rank galleries that hold most detections, from the sorted rows of
+    all similarities less the few entries outside each gallery."""
+    query, rows = _gallery_entries(~masks, image_starts, image_ends)
+    counter = _GalleryCounter(
+        sorted_sims, _sorted_rows(query, sims[query, rows], len(sims)))
+    threshold = _kth_largest(counter, depth)
+    query, rows = np.divmod(
+        np.flatnonzero(sims >= threshold[:, None]), sims.shape[1])
+    in_gallery = masks[query, det_image_ids[rows]]
+    query, rows = query[in_gallery], rows[in_gallery]
+    return _ranking(sims, counter, query, rows, depth)
+
+
+def _rank_sparse(sims: np.ndarray, masks: np.ndarray,
+                 image_starts: np.ndarray, image_ends: np.ndarray,
+                 depth: int) -> _ChunkRanking:
+    """Rank galleries that hold few detections, from their entries only."""
+    query, rows = _gallery_entries(masks, image_starts, image_ends)
+    values = sims[query, rows]
+    counter = _GalleryCounter(
+        _sorted_rows(query, values, len(sims)), np.zeros((len(sims), 0)))
+    keep = values >= _kth_largest(counter, depth)[query]
+    return _ranking(sims, counter, query[keep], rows[keep], depth)
+
+
+def _ranking(sims: np.ndarray, counter: _GalleryCounter, query: np.ndarray,
+             rows: np.ndarray, depth: int) -> _ChunkRanking:
+    """The ranking of the candidate entries ``(query, rows)``."""
+    top, top_sims = _top_rows(query, rows, sims[query, rows], len(sims),
+                              depth)
+    empty = np.zeros(0, dtype=sims.dtype)
+    return _ChunkRanking(sims, counter, top, top_sims,
+                         np.zeros(0, dtype=np.int64), empty, empty)
+
+
+def _kth_largest(counter: _GalleryCounter, k: int) -> np.ndarray:
+    """Per query the k-th largest gallery similarity, ``-inf`` where the
+    gallery has fewer than k entries (ties: at least k are >= it).
+
+    It is the (k + j)-th largest of ``counter.sorted_sims``' row, where j
+    entries outside the gallery lie at or above it. Starting from j = 0,
+    each step sets j to the excluded entries at or above the current
+    candidate; j only grows, and stops at the answer (usually at once or
+    in one more step).
+    """
+    num_queries, length = counter.sorted_sims.shape
+    queries = np.arange(num_queries)
+    num_excluded = (counter.excluded > -np.inf).sum(axis=1)
+    j = np.zeros(num_queries, dtype=np.int64)
+    while True:
+        position = length - k - j
+        inside = position >= 0
+        value = np.full(num_queries, -np.inf, counter.sorted_sims.dtype)
+        value[inside] = counter.sorted_sims[queries[inside],
+                                            position[inside]]
+        next_j = num_excluded.copy()
+        next_j[inside] = _count_at_or_above(counter.excluded,
+                                            queries[inside], value[inside])
+        if np.array_equal(next_j, j):
+            return value
+        j = next_j
+
+
+def _sorted_rows(query: np.ndarray, values: np.ndarray,
+                 num_queries: int) -> np.ndarray:
+    """(num_queries, L) each query's ``values`` sorted ascending, ``-inf``
+    padded (below every similarity); ``query`` non-decreasing."""
+    starts = np.searchsorted(query, np.arange(num_queries))
+    width = int(np.bincount(query, minlength=1).max())
+    rows = np.full((num_queries, width), -np.inf, dtype=values.dtype)
+    rows[query, np.arange(query.size) - starts[query]] = values
+    rows.sort(axis=1)
+    return rows
 
 
 def _rescore_chunk(plain: _ChunkRanking, query: np.ndarray, rows: np.ndarray,
@@ -370,35 +472,63 @@ def _rescore_chunk(plain: _ChunkRanking, query: np.ndarray, rows: np.ndarray,
     Only the changed entries can enter the top ``depth`` from beyond
     ``plain``'s top ``depth + #changed``, so those rank the new rows.
     """
-    order = np.argsort(query, kind='stable')
-    query, rows, values = query[order], rows[order], values[order]
-    sims = plain.sims.copy()
-    old = sims[query, rows]
-    sims[query, rows] = values
-    pool_query, pool_rows = np.nonzero(plain.top >= 0)
-    pool_query = np.concatenate([pool_query, query])
-    pool_rows = np.concatenate([plain.top[plain.top >= 0], rows])
-    top = _top_rows(pool_query, pool_rows, sims[pool_query, pool_rows],
-                    len(sims), depth)
-    return _ChunkRanking(sims, plain.sorted_sims, top, query, old,
-                         sims[query, rows])
+    num_queries, num_dets = plain.sims.shape
+    keys = query * num_dets + rows
+    order = np.argsort(keys)
+    keys = keys[order]
+    old = plain.sims[query[order], rows[order]]
+    # the similarities are float32: so is every re-scored one
+    rescored = plain._replace(
+        changed_keys=keys,
+        changed_old=old,
+        changed_new=values[order].astype(plain.sims.dtype))
+    top_query, top_rank = np.nonzero(plain.top >= 0)
+    pool_query = np.concatenate([top_query, query])
+    pool_rows = np.concatenate([plain.top[top_query, top_rank], rows])
+    top, top_sims = _top_rows(pool_query, pool_rows,
+                              _entry_sims(rescored, pool_query, pool_rows),
+                              num_queries, depth)
+    return rescored._replace(top=top, top_sims=top_sims)
+
+
+def _entry_sims(ranking: _ChunkRanking, query: np.ndarray,
+                rows: np.ndarray) -> np.ndarray:
+    """Similarities of the entries ``(query, rows)``, CBGM's where it
+    re-scored them."""
+    values = ranking.sims[query, rows]
+    if ranking.changed_keys.size:
+        found, at = _find(ranking.changed_keys,
+                          query * ranking.sims.shape[1] + rows)
+        values[found] = ranking.changed_new[at[found]]
+    return values
+
+
+def _find(sorted_keys: np.ndarray,
+          keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Which ``keys`` occur in ``sorted_keys`` (non-empty, increasing), and
+    where."""
+    at = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return sorted_keys[at] == keys, at
 
 
 def _top_rows(query: np.ndarray, rows: np.ndarray, values: np.ndarray,
-              num_queries: int, depth: int) -> np.ndarray:
+              num_queries: int,
+              depth: int) -> Tuple[np.ndarray, np.ndarray]:
     """(num_queries, depth) rows of each query's highest ``values``, highest
-    first (ties: lower row first), -1 padded; repeated (query, row) pairs
-    count once."""
+    first (ties: lower row first), -1 padded, and their values (NaN padded);
+    repeated (query, row) pairs count once."""
     order = np.lexsort((rows, -values, query))
-    query, rows = query[order], rows[order]
+    query, rows, values = query[order], rows[order], values[order]
     distinct = np.ones(len(rows), dtype=bool)
     distinct[1:] = (rows[1:] != rows[:-1]) | (query[1:] != query[:-1])
-    query, rows = query[distinct], rows[distinct]
+    query, rows, values = query[distinct], rows[distinct], values[distinct]
     rank = np.arange(len(query)) - np.searchsorted(query, query)
     shown = rank < depth
     top = np.full((num_queries, depth), -1, dtype=np.int64)
     top[query[shown], rank[shown]] = rows[shown]
-    return top
+    top_values = np.full((num_queries, depth), np.nan, dtype=values.dtype)
+    top_values[query[shown], rank[shown]] = values[shown]
+    return top, top_values
 
 
 def _first_of_groups(group: np.ndarray, rows: np.ndarray,
@@ -434,46 +564,89 @@ def _score_chunk(ranking: _ChunkRanking, chunk_hits: Tuple[np.ndarray, ...],
     :func:`positive_hits`.
     """
     hit_pos, hit_query, hit_rows = chunk_hits
-    sims = ranking.sims
-    num_queries, num_dets = sims.shape
-    hit_sims = sims[hit_query, hit_rows]
+    num_queries, num_dets = ranking.sims.shape
+    hit_sims = _entry_sims(ranking, hit_query, hit_rows)
     tp = _first_of_groups(hit_pos, hit_rows, hit_sims)
+    # true positives by query, then similarity ascending
+    tp = tp[np.lexsort((hit_sims[tp], hit_query[tp]))]
     tp_query, tp_rows, tp_sims = hit_query[tp], hit_rows[tp], hit_sims[tp]
     found = np.bincount(tp_query, minlength=num_queries)
     result.found[chunk] = found
-    tp_bounds = np.searchsorted(tp_query, np.arange(num_queries + 1))
-    changed = np.searchsorted(ranking.changed_query,
-                              np.arange(num_queries + 1))
-    count_gt = result.count_gt[chunk]
+    num_at_or_above = ranking.counter.count(tp_query, tp_sims)
+    if ranking.changed_keys.size:
+        changed_query = ranking.changed_keys // num_dets
+        num_at_or_above += (
+            _count_at_or_above(
+                _sorted_rows(changed_query, ranking.changed_new,
+                             num_queries), tp_query, tp_sims) -
+            _count_at_or_above(
+                _sorted_rows(changed_query, ranking.changed_old,
+                             num_queries), tp_query, tp_sims))
+    # true positives of the same query at or above each (ties included)
+    new_value = np.ones(tp.size, dtype=bool)
+    new_value[1:] = ((tp_query[1:] != tp_query[:-1]) |
+                     (tp_sims[1:] != tp_sims[:-1]))
+    first_equal = np.maximum.accumulate(
+        np.where(new_value, np.arange(tp.size), 0))
+    pos_at_or_above = np.searchsorted(tp_query, tp_query,
+                                      side='right') - first_equal
     ap = result.ap[chunk]
-    for i in np.flatnonzero(count_gt > 0):
-        positives = np.sort(tp_sims[tp_bounds[i]:tp_bounds[i + 1]])
-        if positives.size == 0:
-            ap[i] = 0.0
-            continue
-        num_at_or_above = num_dets - np.searchsorted(ranking.sorted_sims[i],
-                                                     positives)
-        if changed[i + 1] > changed[i]:
-            entries = slice(changed[i], changed[i + 1])
-            num_at_or_above += (
-                (ranking.changed_new[entries] >= positives[:, None]).sum(1) -
-                (ranking.changed_old[entries] >= positives[:, None]).sum(1))
-        ap[i] = average_precision_from_counts(
-            positives, num_at_or_above) * positives.size / count_gt[i]
+    count_gt = result.count_gt[chunk]
+    ap[(count_gt > 0) & (found == 0)] = 0.0
+    scored = np.flatnonzero(found)
+    # the mean precision of each query's true positives, as
+    # average_precision_from_counts takes it
+    ap[scored] = _segment_means(pos_at_or_above / num_at_or_above,
+                                found[scored]) * found[scored] / count_gt[
+                                    scored]
     ranked = ranking.top[:, :num_ranked]
     shown = ranked >= 0
-    correct = np.isin(
-        np.where(shown, np.arange(num_queries)[:, None] * num_dets + ranked,
-                 -1), tp_query * num_dets + tp_rows)
+    correct = np.zeros(ranked.shape, dtype=bool)
+    if tp.size:
+        tp_keys = np.sort(tp_query * num_dets + tp_rows)
+        correct[shown] = _find(
+            tp_keys, (np.arange(num_queries)[:, None] * num_dets +
+                      ranked)[shown])[0]
     for j, k in enumerate(topk):
         result.hits[chunk, j] = correct[:, :k].any(axis=1)
     num_matches = result.match_inds.shape[1]
-    ranked, shown = ranked[:, :num_matches], shown[:, :num_matches]
-    result.match_inds[chunk] = ranked
+    result.match_inds[chunk] = ranked[:, :num_matches]
     result.match_correct[chunk] = correct[:, :num_matches]
-    if num_dets > 0:
-        result.match_sims[chunk] = np.where(
-            shown, sims[np.arange(num_queries)[:, None], ranked], np.nan)
+    result.match_sims[chunk] = ranking.top_sims[:, :num_matches]
+
+
+def _segment_means(values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``np.mean`` of each of the consecutive segments of ``values`` with
+    the given (positive) ``sizes``, bit for bit: segments of one size are
+    averaged as the rows of one matrix."""
+    starts = np.cumsum(sizes) - sizes
+    means = np.zeros(len(sizes))
+    for size in np.unique(sizes):
+        segments = np.flatnonzero(sizes == size)
+        means[segments] = values[starts[segments, None] +
+                                 np.arange(size)].mean(axis=1)
+    return means
+
+
+def _count_at_or_above(sorted_rows: np.ndarray, query: np.ndarray,
+                       values: np.ndarray) -> np.ndarray:
+    """For every pair ``(query, values)`` (query non-decreasing), the
+    entries of row ``query`` of ``sorted_rows`` (sorted ascending) at or
+    above the value.
+
+    One ``np.searchsorted`` per row: a vectorised binary search over all
+    rows would gather from the whole matrix at every step, which costs
+    more.
+    """
+    count = np.zeros(len(values), dtype=np.int64)
+    width = sorted_rows.shape[1]
+    if width == 0:
+        return count
+    bounds = np.searchsorted(query, np.arange(len(sorted_rows) + 1))
+    for q in np.flatnonzero(bounds[1:] > bounds[:-1]):
+        pairs = slice(bounds[q], bounds[q + 1])
+        count[pairs] = width - np.searchsorted(sorted_rows[q], values[pairs])
+    return count
 
 
 def summarize_search(
