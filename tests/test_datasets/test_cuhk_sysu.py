@@ -2,7 +2,6 @@ import os
 import os.path as osp
 import shutil
 from collections import Counter
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -11,9 +10,9 @@ import scipy.io
 
 from mmseqnet.datasets import (UNLABELED_PERSON_ID, CUHKSYSUDataset,
                                MatFormatError, read_cuhk_sysu_protocol)
+from mmseqnet.testing import reference_path
 
-REFERENCE = Path(__file__).resolve().parents[2] / '..' / 'shared' / 'reference'
-REAL_TESTG100 = REFERENCE / 'cuhk_sysu' / 'TestG100.mat'
+REAL_TESTG100 = reference_path('cuhk_sysu', 'TestG100.mat')
 ANN = 'annotation'
 TRAIN_TEST = osp.join(ANN, 'test', 'train_test')
 

@@ -12,7 +12,6 @@ from mmdet.utils import register_all_modules
 import mmseqnet  # noqa: F401  (registers the components)
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO / '..' / 'shared' / 'reference'
 IMG_SHAPE = (128, 160)
 
 

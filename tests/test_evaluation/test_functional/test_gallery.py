@@ -1,11 +1,9 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from mmseqnet.evaluation.functional import cuhk_sysu_galleries, prw_galleries
+from mmseqnet.testing import require_reference
 
-REFERENCE = Path(__file__).resolve().parents[3] / '..' / 'shared' / 'reference'
 
 NAN4 = [np.nan] * 4
 
@@ -101,9 +99,7 @@ def test_prw_query_without_gt_in_gallery():
 def test_cuhk_sysu_quirks_of_the_real_protocol():
     """TestG100.mat: the four queries listing a positive image twice and the
     two listing their own image come out as the protocol says."""
-    path = REFERENCE / 'cuhk_sysu' / 'TestG100.mat'
-    if not path.is_file():
-        pytest.skip(f'reference protocol file not found: {path}')
+    path = require_reference('cuhk_sysu', 'TestG100.mat')
     from mmseqnet.datasets import read_cuhk_sysu_protocol
     queries = read_cuhk_sysu_protocol(str(path), 'TestG100', False)
     names = sorted({q.img_name
