@@ -26,6 +26,8 @@ INSTALL_REQUIRES = [
     'mmcv>=2.1.0,<2.2.0',
     'mmdet==3.3.0',
     'mmengine>=0.10.4,<0.11.0',
+    # ConvNeXt of SeqNeXt (configs/seqnext), referenced by registry.
+    'mmpretrain==1.2.0',
     'numpy',
     'scipy',
     'opencv-python',

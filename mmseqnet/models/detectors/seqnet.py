@@ -36,6 +36,10 @@ class SeqNet(TwoStageDetector):
       with the query box forced in and weighting off; those detections
       follow, the forced query box being row 0 (the CBGM context).
 
+    With a Gallery Filter Network (``roi_head.gfn_head``) every sample also
+    gets ``scene_embedding`` (D,) and every query ``gfn_filter`` (3, D),
+    which scores gallery scenes (``evaluation.functional.gfn_scores``).
+
     Args:
         backbone (dict): Backbone config.
         rpn_head (dict): RPN head config.
@@ -208,7 +212,16 @@ class SeqNet(TwoStageDetector):
                 results.labels = results.scores.new_zeros(
                     1, dtype=torch.long)
                 results_list[i] = results
-        return self.add_pred_to_datasample(batch_data_samples, results_list)
+        samples = self.add_pred_to_datasample(batch_data_samples,
+                                              results_list)
+        if getattr(self.roi_head, 'with_gfn', False):
+            scenes, filters = self.roi_head.predict_gallery_filter(
+                x, query_embeddings)
+            for i, sample in enumerate(samples):
+                sample.scene_embedding = scenes[i]
+                if i in filters:
+                    sample.gfn_filter = filters[i]
+        return samples
 
     @staticmethod
     def _sample_type(img_meta: dict) -> str:

@@ -184,3 +184,26 @@ def test_float32_under_mixed_precision():
     assert value.dtype == torch.float32
     torch.testing.assert_close(value, expected, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(mixed.lut, reference.lut)
+
+
+def test_gfn_variant_by_hand():
+    """GFN's OIM: empty rows -1, an empty own row +1, sum over all fg."""
+    loss_fn = OIMLoss(
+        num_features=2, num_person_ids=2, queue_size=2, scalar=1.0,
+        variant='gfn').eval()
+    loss_fn.lut[0] = torch.tensor([1.0, 0.0])
+    # Labeled id 0 at (0, 1): logits [0, -1 | -1, -1]; an unlabeled sample
+    # adds no term but counts in the denominator.
+    loss = loss_fn(
+        torch.tensor([[0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, -1]))
+    assert math.isclose(loss.item(), math.log(1 + 3 * math.exp(-1)) / 2,
+                        rel_tol=1e-6)
+    # Id 1 (row still empty) at (1, 0): logits [1, +1 | -1, -1].
+    loss = loss_fn(torch.tensor([[2.0, 0.0]]), torch.tensor([1]))
+    expected = math.log(2 * math.e + 2 * math.exp(-1)) - 1
+    assert math.isclose(loss.item(), expected, rel_tol=1e-6)
+
+
+def test_unknown_variant():
+    with pytest.raises(ValueError, match='variant'):
+        OIMLoss(variant='other')

@@ -1,0 +1,170 @@
+"""mmseqnet reproduces GFN's SeqNeXt + GFN outputs on the reference images.
+
+GFN's weights of a narrow SeqNeXt + GFN (ConvNeXt 32/64/128/256, depths
+1/1/2/1, PRW config, float16, exactly representable) are converted with
+the project's converter, loaded with ``init_detector`` into
+configs/seqnext/seqnext_gfn_prw_narrow.py and run on CPU in float32 through
+mmdet's loading, the config's window resize (a no-op for both images) and
+the data preprocessor. Compared: RPN proposals, first-stage boxes and
+scores, gallery boxes / SCS scores / weighted embeddings and scene
+embeddings of both images, query embeddings and GFN scores.
+"""
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+from mmdet.apis import init_detector
+from mmengine.dataset import Compose, pseudo_collate
+
+from mmseqnet.evaluation.functional import gfn_scores
+from mmseqnet.models.utils import convert_gfn_checkpoint
+from mmseqnet.testing import reference_path, skip_without_reference
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = reference_path('seqnext_official')
+CONFIG = REPO / 'configs/seqnext/seqnext_gfn_prw_narrow.py'
+BOX_TOL, SCORE_TOL, EMBEDDING_TOL, GFN_TOL = 1e-3, 1e-4, 1e-4, 1e-6
+
+pytestmark = skip_without_reference('seqnext_official', 'seqnext_gfn_fp16.pth')
+
+
+@pytest.fixture(scope='module')
+def reference():
+    return torch.load(REFERENCE / 'expected_outputs.pth', map_location='cpu')
+
+
+@pytest.fixture(scope='module')
+def model(tmp_path_factory):
+    checkpoint = torch.load(
+        REFERENCE / 'seqnext_gfn_fp16.pth', map_location='cpu')
+    converted = convert_gfn_checkpoint(checkpoint, source='reference')
+    path = tmp_path_factory.mktemp('seqnext') / 'seqnext_gfn.pth'
+    torch.save(converted, path)
+    oim = 'roi_head.embedding_head.loss_reid.'
+    model = init_detector(
+        str(CONFIG),
+        str(path),
+        device='cpu',
+        cfg_options={
+            'model.roi_head.embedding_head.loss_reid.num_person_ids':
+            len(converted['state_dict'][oim + 'lut']),
+            'model.roi_head.embedding_head.loss_reid.queue_size':
+            len(converted['state_dict'][oim + 'cq'])
+        })
+    # Every converted tensor has its place; only the GFN image memory
+    # (training state GFN keeps outside its state_dict) is not in the file.
+    missing = set(model.state_dict()) - set(converted['state_dict'])
+    assert set(converted['state_dict']) <= set(model.state_dict())
+    assert all(k.startswith('roi_head.gfn_head.memory.') for k in missing)
+    return model
+
+
+def load(img_name, sample_type='gallery', query_bbox=None):
+    pipeline = Compose([
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(1500, 900), keep_ratio=True),
+        dict(
+            type='PackDetInputs',
+            meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                       'scale_factor', 'sample_type', 'query_bbox'))
+    ])
+    results = dict(
+        img_path=str(REFERENCE / img_name), img_id=0, sample_type=sample_type)
+    if query_bbox is not None:
+        results['query_bbox'] = query_bbox.numpy()
+    return pipeline(results)
+
+
+@pytest.fixture(scope='module')
+def outputs(model, reference):
+    """Both gallery images, then the three queries of image 1."""
+    records = dict(proposals=[], first_stage=[])
+    rpn_predict = model.rpn_head.predict
+    postprocess = model.roi_head._postprocess
+
+    def record_rpn(*args, **kwargs):
+        results = rpn_predict(*args, **kwargs)
+        records['proposals'].append(copy.deepcopy(results[0].bboxes))
+        return results
+
+    def record_postprocess(results, nms_cfg, *args, **kwargs):
+        kept = postprocess(results, nms_cfg, *args, **kwargs)
+        if nms_cfg is model.roi_head.test_cfg['inter_stage_nms']:
+            records['first_stage'].append(copy.deepcopy(kept))
+        return kept
+
+    model.rpn_head.predict = record_rpn
+    model.roi_head._postprocess = record_postprocess
+    try:
+        with torch.no_grad():
+            galleries = [
+                model.test_step(pseudo_collate([load(name)]))[0]
+                for name in ('image.png', 'image2.png')
+            ]
+            queries = model.test_step(
+                pseudo_collate([
+                    load('image.png', 'query', box)
+                    for box in reference['query_boxes']
+                ]))
+    finally:
+        del model.rpn_head.predict
+        del model.roi_head._postprocess
+    return dict(galleries=galleries, queries=queries, **records)
+
+
+def assert_close(actual, expected, tol):
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    diff = (actual - expected).abs().max().item() if actual.numel() else 0
+    assert diff <= tol, f'max abs difference {diff} > {tol}'
+
+
+def test_rpn_proposals(outputs, reference):
+    assert_close(outputs['proposals'][0], reference['rpn_proposals'], BOX_TOL)
+
+
+def test_first_stage(outputs, reference):
+    first = outputs['first_stage'][0]
+    assert_close(first.bboxes, reference['first_stage_boxes'], BOX_TOL)
+    assert_close(first.scores, reference['first_stage_scores'], SCORE_TOL)
+
+
+@pytest.mark.parametrize('index,prefix', [(0, 'gallery'), (1, 'gallery2')])
+def test_gallery(outputs, reference, index, prefix):
+    pred = outputs['galleries'][index].pred_instances
+    assert len(pred) > 0
+    assert_close(pred.bboxes, reference[f'{prefix}_boxes'], BOX_TOL)
+    assert_close(pred.scores, reference[f'{prefix}_scores'], SCORE_TOL)
+    assert_close(pred.embeddings, reference[f'{prefix}_embeddings'],
+                 EMBEDDING_TOL)
+
+
+@pytest.mark.parametrize('index,key', [(0, 'scene_embedding'),
+                                       (1, 'scene_embedding2')])
+def test_scene_embeddings(outputs, reference, index, key):
+    assert_close(outputs['galleries'][index].scene_embedding[None],
+                 reference[key], EMBEDDING_TOL)
+
+
+def test_queries(outputs, reference):
+    for i, sample in enumerate(outputs['queries']):
+        pred = sample.pred_instances
+        assert_close(pred.bboxes, reference['query_boxes'][i:i + 1], BOX_TOL)
+        assert_close(pred.embeddings, reference['query_embeddings'][i:i + 1],
+                     EMBEDDING_TOL)
+
+
+def test_gfn_scores(model, outputs, reference):
+    """GFN scores of the three queries for both scenes, from the model and
+    from the queries' filters (what the metric uses)."""
+    queries = torch.cat(
+        [s.pred_instances.embeddings[:1] for s in outputs['queries']])
+    query_scenes = torch.stack([s.scene_embedding for s in outputs['queries']])
+    scenes = torch.stack([g.scene_embedding for g in outputs['galleries']])
+    with torch.no_grad():
+        scores = model.roi_head.gfn_head.scores(queries, query_scenes, scenes)
+    assert_close(scores, reference['gfn_scores'], GFN_TOL)
+    filters = torch.stack([s.gfn_filter for s in outputs['queries']])
+    assert_close(
+        torch.from_numpy(gfn_scores(filters.numpy(), scenes.numpy())).float(),
+        reference['gfn_scores'], GFN_TOL)
