@@ -13,6 +13,9 @@ from .ranking import stable_topk
 # Largest query side matched by enumeration (4**4 = 256 assignments per
 # graph); larger ones (k2 > 4) go to scipy graph by graph.
 MAX_ENUMERATED_NODES = 4
+# Most detections of an image matched by enumeration: the columns a choice
+# uses are the bits of one int64.
+MAX_ENUMERATED_COLUMNS = 63
 # Two matchings whose total weights differ by less than this fraction of the
 # graph's largest |weight| count as tied; tied graphs go to scipy, so that its
 # choice among equal matchings, and its rounding, decide them as before.
@@ -179,8 +182,9 @@ def max_weight_matchings(weights: np.ndarray, starts: np.ndarray,
     graph with C > n by enumerating every assignment of its n columns;
     graphs of one size class are enumerated together. A graph whose best
     two candidates are within :data:`TIE_TOLERANCE` (equal matchings, whose
-    choice is scipy's), one with C > :data:`MAX_ENUMERATED_NODES` or a
-    non-finite weight is given to scipy itself.
+    choice is scipy's), one with C > :data:`MAX_ENUMERATED_NODES`, more
+    than :data:`MAX_ENUMERATED_COLUMNS` columns or a non-finite weight is
+    given to scipy itself.
 
     Args:
         weights (np.ndarray): (C, W) weights of all graphs side by side:
@@ -200,7 +204,8 @@ def max_weight_matchings(weights: np.ndarray, starts: np.ndarray,
     bad_cols = np.concatenate(
         [[0], np.cumsum(~np.isfinite(weights).all(axis=0))])
     to_scipy = ((bad_cols[starts + sizes] > bad_cols[starts])
-                | (c > MAX_ENUMERATED_NODES))
+                | (c > MAX_ENUMERATED_NODES)
+                | (sizes > MAX_ENUMERATED_COLUMNS))
     # Wide graphs (C <= n) in classes of n in [2^b, 2^(b+1)), padded to the
     # class's widest; tall ones (C > n) by exact n.
     size_class = np.where(sizes >= c, np.log2(np.maximum(sizes, 1)) // 1,
@@ -270,15 +275,13 @@ def _enumerate_wide(weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     # Every choice of one of its top-c columns per row, as the choices of
     # the first rows (a) x those of the last rows (b), so that the (G', A)
     # totals cost one addition each.
-    first, last = _row_choices(top[:, :c // 2], top_w[:, :c // 2]), \
-        _row_choices(top[:, c // 2:], top_w[:, c // 2:])
-    cols_a, totals_a = first
-    cols_b, totals_b = last
-    totals = totals_a[:, :, None] + totals_b[:, None, :]
-    for i in range(cols_a.shape[2]):
-        for j in range(cols_b.shape[2]):
-            totals[cols_a[:, :, None, i] == cols_b[:, None, :, j]] = -np.inf
-    totals = totals.reshape(rest.size, -1)
+    cols_a, totals_a, used_a = _row_choices(top[:, :c // 2],
+                                            top_w[:, :c // 2])
+    cols_b, totals_b, used_b = _row_choices(top[:, c // 2:],
+                                            top_w[:, c // 2:])
+    totals = np.where(used_a[:, :, None] & used_b[:, None, :], -np.inf,
+                      totals_a[:, :, None] + totals_b[:, None, :]).reshape(
+                          rest.size, -1)
     rest_tied = tied[rest]
     best_a, best_b = np.divmod(_best(totals, tol, rest_tied),
                                cols_b.shape[1])
@@ -290,11 +293,12 @@ def _enumerate_wide(weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return assignment, tied
 
 
-def _row_choices(top: np.ndarray,
-                 top_w: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _row_choices(
+        top: np.ndarray,
+        top_w: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every choice of one candidate column per row for (G, r, k)
-    candidates: (G, k^r, r) columns and (G, k^r) totals, ``-inf`` where two
-    rows share a column."""
+    candidates: (G, k^r, r) columns, (G, k^r) totals, ``-inf`` where two
+    rows share a column, and (G, k^r) int64 the columns used, as bits."""
     num_rows, k = top.shape[1:]
     choices = np.array(list(itertools.product(range(k), repeat=num_rows)),
                        dtype=np.int64).reshape(k**num_rows, num_rows)
@@ -302,7 +306,8 @@ def _row_choices(top: np.ndarray,
     totals = top_w[:, np.arange(num_rows), choices].sum(axis=2)
     for a, b in itertools.combinations(range(num_rows), 2):
         totals[cols[..., a] == cols[..., b]] = -np.inf
-    return cols, totals
+    used = np.bitwise_or.reduce(np.left_shift(1, cols), axis=2)
+    return cols, totals, used
 
 
 def _enumerate_tall(weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -326,9 +331,11 @@ def _enumerate_tall(weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 def _best(totals: np.ndarray, tol: np.ndarray, tied: np.ndarray) -> np.ndarray:
     """Index of each row's largest total; marks (in place) rows whose two
-    largest totals are within ``tol``."""
+    largest totals are within ``tol``. Overwrites the largest totals."""
     best = totals.argmax(axis=1)
     if totals.shape[1] > 1:
-        top2 = -np.partition(-totals, 1, axis=1)[:, :2]
-        tied |= top2[:, 0] - top2[:, 1] <= tol
+        rows = np.arange(len(totals))
+        largest = totals[rows, best]
+        totals[rows, best] = -np.inf
+        tied |= largest - totals.max(axis=1) <= tol
     return best
