@@ -43,7 +43,7 @@ model = dict(
                 _base_.gfn_head.memory,
                 num_features=128,
                 num_images=1440,
-                max_persons=32),
+                num_persons=16384),
             # A 720x405 input gives a 45x26 res4 map.
             scene_pool_size=28)),
     train_cfg=dict(

@@ -1,13 +1,11 @@
 """GFN's image memory as buffers: scenes and persons of past images."""
 import random
-from typing import List, Sequence, Set
+from typing import List, Sequence, Set, Tuple
 
 import torch
 from mmdet.registry import MODELS
 from mmengine.dist import all_gather, get_world_size
 from torch import Tensor, nn
-
-EMPTY = -2  # person slot without a person
 
 
 @MODELS.register_module()
@@ -17,41 +15,46 @@ class SceneMemory(nn.Module):
     GFN's NT-Xent loss compares each person with the scenes of the batch
     and of a few stored images (GFN's "image LUT", a Python dict outside
     the state_dict). Here the store is made of buffers, so checkpoints
-    carry it and a resumed run continues with it: ``image_ids`` (N,)
-    (-1: free), ``scenes`` (N, D), ``embeddings`` (N, P, D) and
-    ``person_ids`` (N, P) (>= 0 labeled, -1 unlabeled, -2 no person).
-    An image seen again replaces its entry; new images fill free rows, then
-    replace the oldest entries (a ring). In distributed training every rank
-    writes the entries of all ranks in rank order, so the buffers stay
-    identical across processes (as the OIM tables).
+    carry it and a resumed run continues with it:
+
+    - images: ``image_ids`` (N,) (-1: free) and ``scenes`` (N, D);
+    - persons, a pool shared by the images: ``embeddings`` (M, D),
+      ``person_ids`` (M,) (>= 0 labeled, -1 unlabeled) and ``owners``
+      (M,), the image row of each person (-1: free).
+
+    An image seen again replaces its entry. New images and persons take
+    free places in turn (two rings); an image whose row or any of whose
+    persons' places are taken is dropped whole, so a stored image always
+    lists all its persons. GFN keeps every training image: set
+    ``num_images`` and ``num_persons`` to the training set's images and GT
+    boxes (4 bytes x D per scene and per person). In distributed training
+    every rank writes the entries of all ranks in rank order, so the
+    buffers stay identical across processes (as the OIM tables).
 
     Args:
         num_features (int): Embedding dimension. Defaults to 2048.
-        num_images (int): Images held; GFN holds every training image.
-            Defaults to 5704 (PRW's training frames).
-        max_persons (int): Persons held per image; an image with more is
-            an error. Defaults to 32.
+        num_images (int): Images held. Defaults to 5704 (PRW's training
+            frames).
+        num_persons (int): Persons held, all images together. Defaults to
+            18048 (PRW's training boxes).
     """
 
     def __init__(self,
                  num_features: int = 2048,
                  num_images: int = 5704,
-                 max_persons: int = 32) -> None:
+                 num_persons: int = 18048) -> None:
         super().__init__()
         self.register_buffer('image_ids',
                              torch.full((num_images, ), -1, dtype=torch.long))
         self.register_buffer('scenes', torch.zeros(num_images, num_features))
-        self.register_buffer(
-            'embeddings', torch.zeros(num_images, max_persons, num_features))
-        self.register_buffer(
-            'person_ids',
-            torch.full((num_images, max_persons), EMPTY, dtype=torch.long))
-        self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
-
-    @property
-    def max_persons(self) -> int:
-        """int: Persons held per image."""
-        return self.person_ids.size(1)
+        self.register_buffer('image_ptr', torch.zeros((), dtype=torch.long))
+        self.register_buffer('embeddings',
+                             torch.zeros(num_persons, num_features))
+        self.register_buffer('person_ids',
+                             torch.full((num_persons, ), -1, dtype=torch.long))
+        self.register_buffer('owners',
+                             torch.full((num_persons, ), -1, dtype=torch.long))
+        self.register_buffer('person_ptr', torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
     def write(self, image_ids: Sequence[int], scenes: Tensor,
@@ -65,39 +68,75 @@ class SceneMemory(nn.Module):
             person_ids (list[Tensor]): Per image, person ids (n,), -1 for
                 unlabeled persons.
         """
-        num_persons = [len(p) for p in person_ids]
-        if num_persons and max(num_persons) > self.max_persons:
+        device = scenes.device
+        counts = torch.tensor([len(p) for p in person_ids],
+                              dtype=torch.long,
+                              device=device)
+        if counts.numel() and int(counts.max()) > len(self.owners):
             raise ValueError(
-                f'SceneMemory: an image holds {max(num_persons)} persons, '
-                f'more than max_persons={self.max_persons}; raise '
-                'max_persons in the gfn_head memory config')
-        slots = scenes.new_zeros(
-            len(image_ids), self.max_persons, scenes.size(1))
-        ids = torch.full((len(image_ids), self.max_persons),
-                         EMPTY,
-                         dtype=torch.long,
-                         device=scenes.device)
-        for i, (emb, pid) in enumerate(zip(embeddings, person_ids)):
-            slots[i, :len(pid)] = emb
-            ids[i, :len(pid)] = pid
+                f'SceneMemory: an image holds {int(counts.max())} persons, '
+                f'more than num_persons={len(self.owners)}')
         image_ids = torch.as_tensor(
-            list(image_ids), dtype=torch.long, device=scenes.device)
+            list(image_ids), dtype=torch.long, device=device)
+        persons = torch.cat(list(embeddings)) if embeddings else \
+            scenes.new_zeros(0, scenes.size(1))
+        pids = torch.cat(list(person_ids)).to(device) if person_ids else \
+            counts.new_zeros(0)
         if get_world_size() > 1:
-            image_ids, scenes, slots, ids = (
+            image_ids, scenes, counts = (
                 torch.cat(all_gather(t))
-                for t in (image_ids, scenes.contiguous(), slots, ids))
-        for image_id, scene, slot, pid in zip(image_ids.tolist(), scenes,
-                                              slots, ids):
-            rows = (self.image_ids == image_id).nonzero().flatten()
-            if len(rows):
-                row = int(rows[0])
-            else:
-                row = int(self.ptr)
-                self.ptr.copy_((self.ptr + 1) % len(self.image_ids))
-            self.image_ids[row] = image_id
-            self.scenes[row] = scene.to(self.scenes)
-            self.embeddings[row] = slot.to(self.embeddings)
-            self.person_ids[row] = pid
+                for t in (image_ids, scenes.contiguous(), counts))
+            persons, pids = _gather_rows(persons, pids)
+        starts = torch.cumsum(counts, 0) - counts
+        for image_id, scene, start, count in zip(image_ids.tolist(), scenes,
+                                                 starts.tolist(),
+                                                 counts.tolist()):
+            self._write_one(image_id, scene, persons[start:start + count],
+                            pids[start:start + count])
+
+    def _write_one(self, image_id: int, scene: Tensor, persons: Tensor,
+                   pids: Tensor) -> None:
+        """Store one image, dropping the entries its places take."""
+        rows = (self.image_ids == image_id).nonzero().flatten()
+        if len(rows):
+            row = int(rows[0])
+        else:
+            row = int(self.image_ptr)
+            self.image_ptr.copy_((self.image_ptr + 1) % len(self.image_ids))
+            self._drop(row)
+        self.owners[self.owners == row] = -1
+        slots = (self.person_ptr + torch.arange(
+            len(pids), device=self.owners.device)) % len(self.owners)
+        for victim in self.owners[slots].unique().tolist():
+            if victim >= 0:
+                self._drop(victim)
+        self.person_ptr.copy_((self.person_ptr + len(pids)) % len(self.owners))
+        self.image_ids[row] = image_id
+        self.scenes[row] = scene.to(self.scenes)
+        self.embeddings[slots] = persons.to(self.embeddings)
+        self.person_ids[slots] = pids.to(self.person_ids)
+        self.owners[slots] = row
+
+    def _drop(self, row: int) -> None:
+        """Forget the image of ``row`` and its persons."""
+        self.image_ids[row] = -1
+        self.owners[self.owners == row] = -1
+
+    def persons(self, rows: Sequence[int]) -> Tuple[Tensor, Tensor, Tensor]:
+        """The persons of stored images.
+
+        Args:
+            rows (Sequence[int]): Image rows.
+
+        Returns:
+            tuple[Tensor, Tensor, Tensor]: Embeddings (n, D), person ids
+            (n,) and the position of each person's image in ``rows`` (n,).
+        """
+        rows = torch.as_tensor(
+            list(rows), dtype=torch.long, device=self.owners.device)
+        match = self.owners[:, None] == rows[None]
+        held, position = match.nonzero(as_tuple=True)
+        return self.embeddings[held], self.person_ids[held], position
 
     def sample(self, batch_image_ids: Sequence[int],
                batch_known_ids: List[Set[int]]) -> List[int]:
@@ -114,25 +153,41 @@ class SceneMemory(nn.Module):
                 image.
 
         Returns:
-            list[int]: Rows of the memory.
+            list[int]: Image rows of the memory.
         """
-        filled = (self.image_ids >= 0).nonzero().flatten().tolist()
-        if not filled:
-            return []
-        row_ids = self.person_ids.tolist()
-        row_sets = {row: set(row_ids[row]) - {-1, EMPTY} for row in filled}
         stored_ids = self.image_ids.tolist()
         excluded = set(batch_image_ids)
+        row_sets = {
+            row: set()
+            for row, image_id in enumerate(stored_ids)
+            if image_id >= 0 and image_id not in excluded
+        }
+        if not row_sets:
+            return []
+        for owner, pid in zip(self.owners.tolist(), self.person_ids.tolist()):
+            if pid >= 0 and owner in row_sets:
+                row_sets[owner].add(pid)
+        candidates = list(row_sets)
         union = sorted(set().union(*batch_known_ids))
         chosen = []
         for pid in random.sample(union, min(len(batch_image_ids), len(union))):
-            order = random.sample(filled, len(filled))
+            order = random.sample(candidates, len(candidates))
             own = next(s for s in batch_known_ids if pid in s)
             for wanted in (lambda ids: pid in ids,
                            lambda ids: pid not in ids and bool(ids & own)):
                 for row in order:
-                    if (row not in chosen and stored_ids[row] not in excluded
-                            and wanted(row_sets[row])):
+                    if row not in chosen and wanted(row_sets[row]):
                         chosen.append(row)
                         break
         return chosen
+
+
+def _gather_rows(rows: Tensor, ids: Tensor) -> Tuple[Tensor, Tensor]:
+    """All ranks' rows (n_r, D) and ids (n_r,), concatenated in rank order.
+    """
+    sizes = [int(n) for n in all_gather(ids.new_tensor([len(ids)]))]
+    pad = max(sizes) - len(ids)
+    rows = torch.cat([rows, rows.new_zeros(pad, rows.size(1))])
+    ids = torch.cat([ids, ids.new_zeros(pad)])
+    return (torch.cat([r[:n] for r, n in zip(all_gather(rows), sizes)]),
+            torch.cat([i[:n] for i, n in zip(all_gather(ids), sizes)]))

@@ -140,22 +140,19 @@ class GalleryFilterHead(BaseModule):
             # Read the drawn images before this batch's entries may
             # overwrite them.
             rows = self.memory.sample(image_ids, known)
-            mem_ids = self.memory.person_ids[rows]
-            held = mem_ids >= -1
-            mem_embeddings = self.memory.embeddings[rows][held]
+            mem_embeddings, mem_ids, mem_inds = self.memory.persons(rows)
             mem_scenes = self.memory.scenes[rows]
             self.memory.write(image_ids, scenes.detach(), [
                 embeddings[image_inds == i].detach() for i in range(num_images)
             ], [person_ids[image_inds == i] for i in range(num_images)])
             embeddings = torch.cat([embeddings, mem_embeddings.to(embeddings)])
-            image_inds = torch.cat([
-                image_inds, num_images +
-                torch.arange(len(rows),
-                             device=held.device)[:, None].expand_as(held)[held]
-            ])
-            person_ids = torch.cat([person_ids, mem_ids[held]])
+            image_inds = torch.cat([image_inds, num_images + mem_inds])
+            person_ids = torch.cat([person_ids, mem_ids])
             scenes = torch.cat([scenes, mem_scenes.to(scenes)])
-            known += [set(ids[ids >= 0].tolist()) for ids in mem_ids]
+            known += [
+                set(mem_ids[(mem_inds == k) & (mem_ids >= 0)].tolist())
+                for k in range(len(rows))
+            ]
         if len(embeddings) == 0:
             return dict(loss_gfn=scenes.sum() * 0)
         fused = self.fuser(embeddings[:, None], scenes[None])

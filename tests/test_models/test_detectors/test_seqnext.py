@@ -19,7 +19,7 @@ def tiny_seqnext_cfg():
         str(REPO / 'configs/seqnext/seqnext_gfn_prw_narrow.py')).model
     cfg.roi_head.embedding_head.loss_reid.update(
         num_person_ids=8, queue_size=6)
-    cfg.roi_head.gfn_head.memory.update(num_images=3, max_persons=4)
+    cfg.roi_head.gfn_head.memory.update(num_images=3, num_persons=9)
     cfg.train_cfg.rpn_proposal.update(nms_pre=500, max_per_img=50)
     for stage in cfg.train_cfg.rcnn:
         stage.sampler.num = 16
@@ -70,11 +70,12 @@ def test_training_steps_finite_losses_and_memory(seqnext_cfg, make_sample):
     # A ring of 3: images 0, 1, 2 filled it, 3 replaced 0, then 0 replaced
     # 1 and 2 its own entry.
     assert sorted(memory.image_ids.tolist()) == [0, 2, 3]
-    row = memory.image_ids.tolist().index(2)
-    assert memory.person_ids[row].tolist() == [0, -1, 3, -2]
-    assert memory.embeddings[row, 3].abs().sum() == 0
-    torch.testing.assert_close(memory.embeddings[row, :3].norm(dim=1),
-                               torch.ones(3))
+    embeddings, person_ids, _ = memory.persons(
+        [memory.image_ids.tolist().index(2)])
+    assert person_ids.tolist() == [0, -1, 3]
+    torch.testing.assert_close(embeddings.norm(dim=1), torch.ones(3))
+    # Each image's three persons: image 1's went with image 1.
+    assert (memory.owners >= 0).sum() == 9
     # The GFN loss reaches the scene branch.
     assert model.roi_head.gfn_head.scene_embedding_head.projectors[0][
         0].weight.grad.abs().sum() > 0
