@@ -34,7 +34,7 @@ def eval_detection(det_bboxes: Sequence[np.ndarray],
                    score_thr: float = 0.5,
                    iou_thr: float = 0.5,
                    labeled_only: bool = False) -> DetectionResult:
-    """Detection recall and AP at one IoU threshold, image by image.
+    """Detection recall and AP at one IoU threshold, over all images at once.
 
     Reproduces the evaluation code shared by OIM, NAE and SeqNet:
 
@@ -78,37 +78,69 @@ def eval_detection(det_bboxes: Sequence[np.ndarray],
                          or len(gt_labeled) != len(gt_bboxes)):
         raise ValueError('eval_detection: labeled_only=True needs gt_labeled '
                          'with one (g_i,) bool array per image')
-    is_tp, ranked_scores = [], []
-    num_gt = num_tp = 0
-    for i in range(len(gt_bboxes)):
-        gts = np.asarray(gt_bboxes[i]).reshape(-1, 4)
-        if labeled_only:
-            gts = gts[np.asarray(gt_labeled[i], dtype=bool).ravel()]
-            if len(gts) == 0:
-                continue
-        scores = np.asarray(det_scores[i]).ravel()
-        keep = scores >= score_thr
-        dets = np.asarray(det_bboxes[i]).reshape(-1, 4)[keep]
-        scores = scores[keep]
-        num_gt += len(gts)
-        if len(dets) == 0:
-            continue
-        hit = np.zeros(len(dets), dtype=bool)
-        if len(gts) > 0:
-            ious = bbox_iou(gts[:, None], dets[None]).astype(np.float32)
-            matched = ious >= iou_thr
-            matched &= (
-                ious.argmax(axis=0)[None] == np.arange(len(gts))[:, None])
-            matched &= (ious.argmax(axis=1)[:, None] == np.arange(len(dets)))
-            hit = matched.any(axis=0)
-            num_tp += int(matched.sum())
-        is_tp.append(hit)
-        ranked_scores.append(scores)
+    num_images = len(gt_bboxes)
+    gt_box = _concatenate([np.asarray(b).reshape(-1, 4) for b in gt_bboxes],
+                          (0, 4))
+    gt_image = np.repeat(np.arange(num_images),
+                         [np.asarray(b).size // 4 for b in gt_bboxes])
+    ranked_images = np.ones(num_images, dtype=bool)
+    if labeled_only:
+        labeled = _concatenate(
+            [np.asarray(lab, dtype=bool).ravel() for lab in gt_labeled],
+            (0, ))
+        if labeled.shape != gt_image.shape:
+            raise ValueError('eval_detection: gt_labeled must have one entry '
+                             'per ground-truth box')
+        gt_box, gt_image = gt_box[labeled], gt_image[labeled]
+        # an image without labeled persons is skipped entirely
+        ranked_images = np.bincount(gt_image, minlength=num_images) > 0
+    scores = _concatenate([np.asarray(s).ravel() for s in det_scores], (0, ))
+    det_image = np.repeat(np.arange(num_images),
+                          [np.asarray(s).size for s in det_scores])
+    det_box = _concatenate(
+        [np.asarray(b).reshape(-1, 4) for b in det_bboxes], (0, 4))
+    if len(det_box) != len(scores):
+        raise ValueError('eval_detection: det_bboxes must have one (4,) box '
+                         f'per score, got {len(det_box)} boxes and '
+                         f'{len(scores)} scores')
+    keep = (scores >= score_thr) & ranked_images[det_image]
+    scores, det_image, det_box = scores[keep], det_image[keep], det_box[keep]
+    # every (ground truth, detection) pair of an image
+    det_start = np.searchsorted(det_image, np.arange(num_images))
+    det_count = np.bincount(det_image, minlength=num_images)[gt_image]
+    pair_gt = np.repeat(np.arange(len(gt_image)), det_count)
+    pair_det = np.repeat(
+        det_start[gt_image] - np.cumsum(det_count) + det_count,
+        det_count) + np.arange(det_count.sum())
+    ious = bbox_iou(gt_box[pair_gt], det_box[pair_det]).astype(np.float32)
+    # mutual argmax: the pair is its detection's first highest-IoU ground
+    # truth and its ground truth's first highest-IoU detection
+    matched = ious >= iou_thr
+    matched[_not_first(pair_det, ious, pair_gt)] = False
+    matched[_not_first(pair_gt, ious, pair_det)] = False
+    hit = np.bincount(pair_det[matched], minlength=len(scores)) > 0
+    num_gt = len(gt_image)
+    num_tp = int(matched.sum())
     recall = num_tp / num_gt if num_gt > 0 else 0.0
-    num_dets = sum(len(s) for s in ranked_scores)
+    num_dets = len(scores)
     ap = 0.0
     if num_dets > 0:
-        ap = average_precision(
-            np.concatenate(is_tp), np.concatenate(ranked_scores)) * recall
+        ap = average_precision(hit, scores) * recall
     return DetectionResult(
         recall=recall, ap=ap, num_gt=num_gt, num_tp=num_tp, num_dets=num_dets)
+
+
+def _concatenate(arrays: Sequence[np.ndarray],
+                 empty_shape: tuple) -> np.ndarray:
+    """``np.concatenate``, also of no array (zeros of ``empty_shape``)."""
+    return np.concatenate(arrays) if len(arrays) else np.zeros(empty_shape)
+
+
+def _not_first(group: np.ndarray, values: np.ndarray,
+               other: np.ndarray) -> np.ndarray:
+    """Indices of the entries that are not their group's first highest
+    value (ties: lower ``other`` first)."""
+    order = np.lexsort((other, -values, group))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = group[order[1:]] != group[order[:-1]]
+    return order[~first]

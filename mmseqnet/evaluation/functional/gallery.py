@@ -130,12 +130,12 @@ def prw_galleries(img_names: Sequence[str],
             != np.asarray(query_cam_ids).reshape(-1, 1))
 
     # Ground truth grouped by identity, first box of an identity per frame.
-    gt_image = np.concatenate(
-        [np.full(len(p), i, np.int64)
-         for i, p in enumerate(gt_person_ids)] + [np.zeros(0, np.int64)])
     gt_pid = np.concatenate(
         [np.asarray(p, np.int64).ravel()
          for p in gt_person_ids] + [np.zeros(0, np.int64)])
+    gt_image = np.repeat(
+        np.arange(len(gt_person_ids)),
+        [np.asarray(p).size for p in gt_person_ids]).astype(np.int64)
     gt_box = np.concatenate(
         [np.asarray(b, np.float64).reshape(-1, 4)
          for b in gt_bboxes] + [np.zeros((0, 4))])
@@ -148,16 +148,16 @@ def prw_galleries(img_names: Sequence[str],
     query_person_ids = np.asarray(query_person_ids, np.int64).reshape(-1)
     lo = np.searchsorted(gt_pid, query_person_ids, side='left')
     hi = np.searchsorted(gt_pid, query_person_ids, side='right')
-    count_gt = np.zeros(num_queries, dtype=np.int64)
-    pos_query, pos_image, pos_bboxes = [], [], []
-    for q in range(num_queries):
-        images = gt_image[lo[q]:hi[q]]
-        in_gallery = masks[q, images]
-        count_gt[q] = int(in_gallery.sum())
-        pos_query.append(np.full(count_gt[q], q, dtype=np.int64))
-        pos_image.append(images[in_gallery])
-        pos_bboxes.append(gt_box[lo[q]:hi[q]][in_gallery])
-    return _galleries(masks, count_gt, pos_query, pos_image, pos_bboxes)
+    # every frame holding each query's identity, query by query
+    counts = hi - lo
+    pos_query = np.repeat(np.arange(num_queries), counts)
+    entries = np.repeat(lo - np.cumsum(counts) + counts,
+                        counts) + np.arange(counts.sum())
+    in_gallery = masks[pos_query, gt_image[entries]]
+    pos_query, entries = pos_query[in_gallery], entries[in_gallery]
+    count_gt = np.bincount(pos_query, minlength=num_queries).astype(np.int64)
+    return _galleries(masks, count_gt, [pos_query], [gt_image[entries]],
+                      [gt_box[entries]])
 
 
 def _name_index(img_names: Sequence[str]) -> Dict[str, int]:

@@ -286,8 +286,10 @@ class PersonSearchMetric(BaseMetric):
             sample_type='gallery',
             img_name=name,
             cam_id=int(sample.get('cam_id', -1)),
-            bboxes=pred['bboxes'][keep].astype(np.float32).reshape(-1, 4),
-            scores=pred['scores'][keep].astype(np.float32),
+            # [keep] copies already
+            bboxes=pred['bboxes'][keep].astype(np.float32,
+                                               copy=False).reshape(-1, 4),
+            scores=pred['scores'][keep].astype(np.float32, copy=False),
             embeddings=_finite_embeddings(sample, pred['embeddings'][keep]),
             gt_bboxes=gt['bboxes'].astype(np.float32).reshape(-1, 4),
             gt_person_ids=gt['person_ids'].astype(np.int64).ravel())
@@ -482,5 +484,5 @@ def _to_numpy(value: Any) -> np.ndarray:
     """Tensor, mmdet boxes or array-like to a CPU numpy array."""
     value = getattr(value, 'tensor', value)  # mmdet BaseBoxes
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
+        return value.numpy(force=True)  # detached, on the CPU
     return np.asarray(value)
