@@ -10,7 +10,8 @@ import mmseqnet  # noqa: F401
 
 def test_full_mmengine_checkpoint_loads(tmp_path):
     # What CheckpointHook writes: weights plus Python objects (message hub
-    # history, numpy scalars) that torch >= 2.6 refuses with weights_only.
+    # history, numpy scalars) that weights-only loading rebuilds only
+    # because mmseqnet allow-lists them.
     hub = MessageHub.get_instance('test_compat')
     hub.update_scalar('train/loss', 1.5)
     checkpoint = dict(
