@@ -164,6 +164,19 @@ def test_max_weight_matchings_equal_scipy(rounding):
             assert out.max_weight[g] == best
 
 
+def test_max_weight_matchings_images_with_many_detections():
+    # more columns than the enumeration's bit sets hold go to scipy; the
+    # widest enumerated class pads 32..63 columns
+    rng = np.random.default_rng(8)
+    sizes = np.array([3, 70, 64, 63, 33, 5, 100])
+    weights = rng.normal(size=(4, sizes.sum())).astype(np.float32)
+    starts = np.cumsum(sizes) - sizes
+    out = max_weight_matchings(weights, starts, sizes)
+    for g, (start, size) in enumerate(zip(starts, sizes)):
+        assert (out.query_col[g], out.max_weight[g]) == scipy_matching(
+            weights[:, start:start + size])
+
+
 def test_max_weight_matchings_rejects_non_finite_weights_like_scipy():
     weights = np.array([[0.5, np.nan], [0.1, 0.2]], np.float32)
     with pytest.raises(ValueError):

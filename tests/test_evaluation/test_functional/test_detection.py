@@ -118,6 +118,8 @@ def test_detection_degenerate_inputs():
             dets, [np.array([0.9])], [np.zeros((0, 4))], labeled_only=True)
     with pytest.raises(ValueError, match='one entry per image'):
         eval_detection(dets, [], [np.zeros((0, 4))])
+    with pytest.raises(ValueError, match='one \\(4,\\) box per score'):
+        eval_detection(dets, [np.array([0.9, 0.8])], [np.zeros((0, 4))])
 
 
 @pytest.mark.parametrize('labeled_only', [False, True])

@@ -5,6 +5,7 @@ from mmseqnet.evaluation.functional import (QueryGalleries,
                                             cuhk_sysu_galleries, eval_search,
                                             prw_galleries, search_iou_thr,
                                             summarize_search)
+from mmseqnet.evaluation.functional import search as search_module
 from mmseqnet.evaluation.functional.search import eval_search_variants
 from .test_cbgm import brute_force_matching
 from .test_detection import literal_iou
@@ -497,3 +498,60 @@ def test_search_rejects_non_finite_features():
         eval_search(
             np.ones((1, 2), np.float32), np.array([0]), np.zeros((1, 4)),
             feats, galleries)
+
+
+@pytest.mark.parametrize('protocol,multi_view', [('prw', False),
+                                                 ('prw', True),
+                                                 ('cuhk_sysu', False)])
+def test_dense_and_sparse_ranking_agree(monkeypatch, protocol, multi_view):
+    """Ranking from the sorted rows of all detections less the entries
+    outside the gallery equals ranking the gallery's entries alone."""
+    images, queries = random_scene(seed=6)
+    outcomes = []
+    for dense in (True, False):
+        monkeypatch.setattr(search_module, '_dense',
+                            lambda *args, dense=dense: dense)
+        outcomes.append(
+            vectorised_search(images, queries, protocol, multi_view,
+                              k12=(6, 3)))
+    for field in outcomes[0]._fields:
+        assert np.array_equal(
+            getattr(outcomes[0], field),
+            getattr(outcomes[1], field),
+            equal_nan=True), field
+
+
+def test_kth_largest_gallery_similarity_with_ties():
+    rng = np.random.default_rng(3)
+    # few distinct values: many ties inside and outside the galleries
+    sims = rng.integers(0, 6, size=(9, 30)).astype(np.float32)
+    outside = rng.random((9, 30)) < 0.4
+    outside[0] = True  # an empty gallery
+    outside[1, 2:] = True  # two entries
+    query, rows = np.nonzero(outside)
+    counter = search_module._GalleryCounter(
+        np.sort(sims, axis=1),
+        search_module._sorted_rows(query, sims[query, rows], len(sims)))
+    for k in (1, 3, 7):
+        kth = search_module._kth_largest(counter, k)
+        for q in range(len(sims)):
+            gallery = np.sort(sims[q][~outside[q]])[::-1]
+            expected = gallery[k - 1] if len(gallery) >= k else -np.inf
+            assert kth[q] == expected, (q, k)
+        # the counter agrees with counting the gallery directly
+        values = sims[np.arange(len(sims)), 0]
+        assert counter.count(np.arange(len(sims)), values).tolist() == [
+            int((sims[q][~outside[q]] >= values[q]).sum())
+            for q in range(len(sims))
+        ]
+
+
+def test_segment_means_equal_numpy_mean_bit_for_bit():
+    rng = np.random.default_rng(4)
+    sizes = rng.integers(1, 300, size=200)
+    values = rng.random(sizes.sum()) / rng.integers(1, 1000, sizes.sum())
+    means = search_module._segment_means(values, sizes)
+    starts = np.cumsum(sizes) - sizes
+    assert means.tolist() == [
+        float(np.mean(values[a:a + n])) for a, n in zip(starts, sizes)
+    ]
