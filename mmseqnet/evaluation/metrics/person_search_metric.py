@@ -11,9 +11,9 @@ from mmengine.logging import MMLogger, print_log
 from terminaltables import AsciiTable
 
 from ..functional import (QueryGalleries, SearchResult, bbox_iou,
-                          cuhk_sysu_galleries, eval_detection, prw_galleries,
+                          cuhk_sysu_galleries, eval_detection,
+                          eval_search_variants, prw_galleries,
                           summarize_search)
-from ..functional.search import eval_search_variants
 
 # k1 (re-scored images) and k2 (query-side nodes) of CBGM per protocol.
 CBGM_DEFAULTS = {'cuhk_sysu': (10, 3), 'prw': (30, 4)}
