@@ -99,14 +99,30 @@ def positive_hits(det_bboxes: np.ndarray, image_starts: np.ndarray,
         ``pos_image``) and (H,) int64 detection row of every hit, ordered by
         positive, then row.
     """
-    starts = image_starts[pos_image]
-    lengths = image_ends[pos_image] - starts
-    group = np.repeat(np.arange(len(pos_image)), lengths)
+    # Queries of one identity share their positives: each distinct
+    # (image, box) is matched once.
+    pos_image = np.asarray(pos_image, dtype=np.int64).reshape(-1)
+    pos_bboxes = np.asarray(pos_bboxes, dtype=np.float64).reshape(-1, 4)
+    distinct, inverse = np.unique(
+        np.column_stack([pos_image, pos_bboxes]),
+        axis=0,
+        return_inverse=True)
+    inverse = inverse.reshape(-1)
+    images = distinct[:, 0].astype(np.int64)
+    starts = image_starts[images]
+    lengths = image_ends[images] - starts
+    group = np.repeat(np.arange(len(images)), lengths)
     first_of_group = np.repeat(np.cumsum(lengths) - lengths, lengths)
     rows = starts[group] + np.arange(group.size) - first_of_group
-    gt = np.asarray(pos_bboxes).reshape(-1, 4)[group]
+    gt = distinct[group, 1:]
     hit = bbox_iou(det_bboxes[rows], gt) >= search_iou_thr(gt)
-    return group[hit], rows[hit]
+    group, rows = group[hit], rows[hit]
+    # back to the positives: each takes its (image, box)'s hits
+    counts = np.bincount(group, minlength=len(images))[inverse]
+    first = np.searchsorted(group, inverse)
+    return (np.repeat(np.arange(len(inverse)), counts),
+            rows[np.repeat(first - np.cumsum(counts) + counts, counts) +
+                 np.arange(counts.sum())])
 
 
 def first_matches(sims: np.ndarray, det_bboxes: np.ndarray,
