@@ -3,7 +3,8 @@
 Feeds the metric what the test loop would hand it for the PRW test split
 (2057 queries x 6112 frames, about 6 detections per frame, 256-d
 embeddings; see :func:`mmseqnet.testing.metric_samples.synthetic_prw_samples`)
-and times:
+and times, in wall-clock and CPU seconds of this process (on a shared
+machine the CPU seconds vary less):
 
 - ``process``: turning the samples into records;
 - each evaluation on its own: detection (all and labeled persons) and the
@@ -14,7 +15,8 @@ and times:
   (the variants share their similarity products and sorts).
 
 Example:
-    python tools/analysis_tools/benchmark_metric.py --threads 1
+    OMP_NUM_THREADS=1 python tools/analysis_tools/benchmark_metric.py \\
+        --threads 1
 """
 import argparse
 import time
@@ -48,19 +50,21 @@ def parse_args() -> argparse.Namespace:
         '--threads',
         type=int,
         default=None,
-        help='torch and BLAS threads (default: as the machine gives them)')
+        help='torch threads (default: as the machine gives them); numpy\'s '
+        'BLAS threads follow OMP_NUM_THREADS / OPENBLAS_NUM_THREADS')
     return parser.parse_args()
 
 
-def timed(fn: Callable, *args, **kwargs) -> Tuple[object, float]:
-    """``fn(*args, **kwargs)`` and its wall time in seconds."""
-    tic = time.perf_counter()
+def timed(fn: Callable, *args,
+          **kwargs) -> Tuple[object, Tuple[float, float]]:
+    """``fn(*args, **kwargs)`` and its wall and CPU time in seconds."""
+    wall, cpu = time.perf_counter(), time.process_time()
     out = fn(*args, **kwargs)
-    return out, time.perf_counter() - tic
+    return out, (time.perf_counter() - wall, time.process_time() - cpu)
 
 
 def stage_times(metric: PersonSearchMetric,
-                records: List[dict]) -> Dict[str, float]:
+                records: List[dict]) -> Dict[str, Tuple[float, float]]:
     """Each evaluation of ``compute_metrics`` run alone on the records."""
     gallery = [r for r in records if r['sample_type'] == 'gallery']
     query_records = sorted((r for r in records if r['sample_type'] == 'query'),
@@ -128,22 +132,25 @@ def main() -> None:
         seed=args.seed)
     print(f'synthesized {len(data.queries)} queries x {args.num_images} '
           f'frames, {data.num_dets} detections, {args.dim}-d, in '
-          f'{seconds:.1f} s')
+          f'{seconds[0]:.1f} s')
     metric = PersonSearchMetric(cbgm=True, multi_view=True)
     metric.dataset_meta = data.dataset_meta
     _, process = timed(metric.process, None, data.samples)
     times = stage_times(metric, metric.results)
     results, computed = timed(metric.compute_metrics, metric.results)
-    print(f"{'stage':<16} {'seconds':>8}")
-    print(f"{'process':<16} {process:8.2f}")
-    for name, seconds in times.items():
-        print(f'{name:<16} {seconds:8.2f}')
-    print(f"{'sum':<16} {process + sum(times.values()):8.2f}   "
-          '(process + each evaluation alone)')
-    print(f"{'compute_metrics':<16} {computed:8.2f}   (all evaluations "
-          'together)')
-    print(f"{'total':<16} {process + computed:8.2f}   (process + "
-          'compute_metrics)')
+    rows = [('process', process)] + list(times.items())
+    rows += [('sum', tuple(map(sum, zip(*(t for _, t in rows))))),
+             ('compute_metrics', computed),
+             ('total', tuple(map(sum, zip(process, computed))))]
+    notes = {
+        'sum': 'process + each evaluation alone',
+        'compute_metrics': 'all evaluations together',
+        'total': 'process + compute_metrics',
+    }
+    print(f"{'stage':<16} {'wall s':>8} {'cpu s':>8}")
+    for name, (wall, cpu) in rows:
+        note = f'   ({notes[name]})' if name in notes else ''
+        print(f'{name:<16} {wall:8.2f} {cpu:8.2f}{note}')
     print(', '.join(f'{k}={v:.4f}' if isinstance(v, float) else f'{k}={v}'
                     for k, v in results.items()))
 
