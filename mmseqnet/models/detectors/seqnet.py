@@ -86,8 +86,12 @@ class SeqNet(TwoStageDetector):
                            channels_last: bool = True) -> 'SeqNet':
         """Rewrite the model, in place, for faster CPU inference.
 
-        Each step drops work that only training needs; outputs equal the
-        unfused model's up to float32 rounding:
+        Each step drops work that only training needs and changes nothing
+        but the float32 rounding: outputs stay within the reference
+        equivalence tolerances (tests/test_models/test_seqnet_equivalence.py;
+        measured end to end on the reference SeqNet with 2 threads: scores
+        and embeddings move by < 6e-5, by ~1e-6 with ``sparse_roi_align``
+        alone, boxes by < 0.3 px):
 
         - ``fold_bn``: every BatchNorm that follows a convolution is folded
           into it (mmcv's ``fuse_conv_bn``): in eval mode BN is a fixed
