@@ -32,6 +32,8 @@ INSTALL_REQUIRES = [
     'scipy',
     'opencv-python',
     'openmim>=0.3.9',
+    # MachineLoadHook counts the CPU time of data-loader workers.
+    'psutil',
     'setuptools<82',
     'tqdm',
 ]
