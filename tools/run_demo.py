@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import os.path as osp
+import platform
 import subprocess
 import sys
 import time
@@ -170,6 +171,29 @@ def search_examples(args, config, checkpoint, out_dir):
     print(f'{hits}/{len(picks)} drawn queries have the right person first')
 
 
+def cpu_name():
+    """The CPU's model name (Linux), for the figures the demo prints."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown CPU'
+
+
+def median_iteration_time(work_dir):
+    """Median seconds per training iteration logged by ``mim train``."""
+    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                     'scalars.json')))
+    if not logs:
+        return float('nan')
+    with open(logs[-1]) as f:
+        times = [json.loads(line)['time'] for line in f if '"time"' in line]
+    return float(np.median(times)) if times else float('nan')
+
+
 def main():
     args = parse_args()
     os.chdir(ROOT)
@@ -189,8 +213,10 @@ def main():
     cfg = Config.fromfile(args.config)
     untrained = osp.join(work_dir, 'untrained.pth')
     save_untrained(cfg, untrained)
+    train_start = time.time()
     run([sys.executable, '-m', 'mim', 'train', 'mmseqnet', args.config,
          '--work-dir', work_dir] + options)
+    train_minutes = (time.time() - train_start) / 60
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
 
@@ -214,6 +240,9 @@ def main():
                                       for k in REPORTED))
     print(f'\ncheckpoint: {checkpoint}\nlogs:       {work_dir}\n'
           f'pictures:   {search_dir}\n'
+          f'machine:    {cpu_name()}, {os.cpu_count()} cores\n'
+          f'training:   {train_minutes:.1f} min, '
+          f'{median_iteration_time(work_dir):.3f} s per iteration (median)\n'
           f'total time: {(time.time() - start) / 60:.1f} min')
 
 
