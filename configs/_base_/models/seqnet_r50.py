@@ -122,7 +122,7 @@ model = dict(
             out_channels=256,
             loss_cls=dict(
                 type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-            # Table sizes are the dataset's: see seqnet_prw.py / _cuhk.py.
+            # Table sizes are the dataset's: see configs/seqnet_{prw,cuhk}.py.
             loss_reid=dict(
                 type='OIMLoss',
                 num_person_ids=5532,
