@@ -1,11 +1,25 @@
 """GFN's image memory as buffers: scenes and persons of past images."""
+import hashlib
 import random
-from typing import List, Sequence, Set, Tuple
+from typing import Hashable, List, Sequence, Set, Tuple
 
 import torch
 from mmdet.registry import MODELS
 from mmengine.dist import all_gather, get_world_size
 from torch import Tensor, nn
+
+
+def image_key(image_id: Hashable) -> int:
+    """A non-negative int64 key of a dataset image id.
+
+    Non-negative ints are their own key; anything else (the datasets' ids
+    are image names) is hashed (blake2b, 62 bits), stably across processes
+    and runs, unlike Python's ``hash``.
+    """
+    if isinstance(image_id, int) and image_id >= 0:
+        return image_id
+    digest = hashlib.blake2b(str(image_id).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, 'little') >> 2
 
 
 @MODELS.register_module()
@@ -62,7 +76,8 @@ class SceneMemory(nn.Module):
         """Store one step's images (of every rank, in rank order).
 
         Args:
-            image_ids (Sequence[int]): Dataset image ids (B,).
+            image_ids (Sequence[Hashable]): Dataset image ids (B,), see
+                :func:`image_key`.
             scenes (Tensor): Scene embeddings (B, D).
             embeddings (list[Tensor]): Per image, person embeddings (n, D).
             person_ids (list[Tensor]): Per image, person ids (n,), -1 for
@@ -76,8 +91,9 @@ class SceneMemory(nn.Module):
             raise ValueError(
                 f'SceneMemory: an image holds {int(counts.max())} persons, '
                 f'more than num_persons={len(self.owners)}')
-        image_ids = torch.as_tensor(
-            list(image_ids), dtype=torch.long, device=device)
+        image_ids = torch.as_tensor([image_key(i) for i in image_ids],
+                                    dtype=torch.long,
+                                    device=device)
         persons = torch.cat(list(embeddings)) if embeddings else \
             scenes.new_zeros(0, scenes.size(1))
         pids = torch.cat(list(person_ids)).to(device) if person_ids else \
@@ -148,7 +164,7 @@ class SceneMemory(nn.Module):
         it (a hard negative); never a batch image, never twice.
 
         Args:
-            batch_image_ids (Sequence[int]): The batch's image ids.
+            batch_image_ids (Sequence[Hashable]): The batch's image ids.
             batch_known_ids (list[set[int]]): Labeled ids of each batch
                 image.
 
@@ -156,7 +172,7 @@ class SceneMemory(nn.Module):
             list[int]: Image rows of the memory.
         """
         stored_ids = self.image_ids.tolist()
-        excluded = set(batch_image_ids)
+        excluded = {image_key(i) for i in batch_image_ids}
         row_sets = {
             row: set()
             for row, image_id in enumerate(stored_ids)

@@ -1,5 +1,5 @@
 """Gallery Filter Network (Jaffe & Zakhor, WACV 2023)."""
-from typing import List, Optional, Sequence
+from typing import Hashable, List, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -117,7 +117,7 @@ class GalleryFilterHead(BaseModule):
         return torch.stack([anchors, gates, offsets], dim=1).float()
 
     def loss(self, embeddings: Tensor, image_inds: Tensor, person_ids: Tensor,
-             scenes: Tensor, image_ids: Sequence[int]) -> dict:
+             scenes: Tensor, image_ids: Sequence[Hashable]) -> dict:
         """NT-Xent loss of the batch's persons against scenes.
 
         Args:
@@ -125,8 +125,8 @@ class GalleryFilterHead(BaseModule):
             image_inds (Tensor): Batch image of each person (Q,).
             person_ids (Tensor): Their ids (Q,), -1 = unlabeled.
             scenes (Tensor): Scene embeddings of the batch (B, D).
-            image_ids (Sequence[int]): Dataset ids of the batch images,
-                keys of the memory.
+            image_ids (Sequence[Hashable]): Dataset ids of the batch
+                images (ints or names), keys of the memory.
 
         Returns:
             dict[str, Tensor]: ``loss_gfn``.

@@ -3,6 +3,7 @@ import random
 import torch
 
 from mmseqnet.models.layers import SceneMemory
+from mmseqnet.models.layers.scene_memory import image_key
 
 
 def write(memory, image_id, pids, value=1.0):
@@ -53,3 +54,13 @@ def test_sample_positive_and_hard_negative():
         # 3, not 1); id 3: its positive 22 and negative 20 are taken (or
         # the other way round).
         assert sorted(int(memory.image_ids[r]) for r in rows) == [20, 22]
+
+
+def test_image_names_as_keys():
+    memory = SceneMemory(num_features=2, num_images=2, num_persons=4)
+    write(memory, 'c1s1_000151', [1])
+    write(memory, 'c1s1_000151', [2])
+    assert (memory.image_ids >= 0).sum() == 1
+    assert memory.persons([0])[1].tolist() == [2]
+    assert image_key('c1s1_000151') == image_key('c1s1_000151') >= 0
+    assert image_key(7) == 7
