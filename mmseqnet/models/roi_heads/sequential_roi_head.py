@@ -343,8 +343,8 @@ class SequentialRoIHead(BaseRoIHead):
             gt.person_ids.to(device).long() for gt in batch_gt_instances
         ])
         image_ids = [
-            img_meta.get('img_id', -1 - i)
-            for i, img_meta in enumerate(batch_img_metas)
+            img_meta.get('img_id', img_meta.get('img_path'))
+            for img_meta in batch_img_metas
         ]
         return self.gfn_head.loss(embeddings, image_inds, person_ids,
                                   self.gfn_head.scene_embeddings(x[0]),
