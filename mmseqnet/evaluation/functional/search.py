@@ -12,6 +12,10 @@ import numpy as np
 from .bbox_iou import bbox_iou
 from .cbgm import cbgm_updates
 
+# Rows up to this wide are counted by comparing every entry (see
+# _count_at_or_above).
+NARROW_ROWS = 64
+
 
 class QueryGalleries(NamedTuple):
     """Each query's gallery and ground truth, over M gallery images.
@@ -650,14 +654,14 @@ def _count_at_or_above(sorted_rows: np.ndarray, query: np.ndarray,
     entries of row ``query`` of ``sorted_rows`` (sorted ascending) at or
     above the value.
 
-    One ``np.searchsorted`` per row: a vectorised binary search over all
-    rows would gather from the whole matrix at every step, which costs
-    more.
+    Narrow rows are compared whole; wide ones get one ``np.searchsorted``
+    per row (a binary search vectorised over all rows would gather from the
+    whole matrix at every step, which costs more).
     """
-    count = np.zeros(len(values), dtype=np.int64)
     width = sorted_rows.shape[1]
-    if width == 0:
-        return count
+    if width <= NARROW_ROWS:
+        return (sorted_rows[query] >= values[:, None]).sum(axis=1)
+    count = np.zeros(len(values), dtype=np.int64)
     bounds = np.searchsorted(query, np.arange(len(sorted_rows) + 1))
     for q in np.flatnonzero(bounds[1:] > bounds[:-1]):
         pairs = slice(bounds[q], bounds[q + 1])
