@@ -235,13 +235,16 @@ def eval_search_variants(query_feats: np.ndarray,
     """:func:`eval_search` for several galleries of the same queries and
     detections, with and without CBGM, sharing the work they have in common.
 
-    Each chunk of queries is multiplied with the detections once for all
-    variants. Per gallery, each similarity row is sorted once: the sorted
-    row counts the entries at or above every true positive (the AP) and
-    bounds the top of the ranking; CBGM changes at most one entry per
-    re-scored image, so its counts and top-k come from the plain ones plus
-    the changed entries. Every number equals what :func:`eval_search` on
-    the variant alone would compute with the literal per-query loop.
+    Each chunk of queries is multiplied with the detections once, and its
+    rows are sorted once, for all variants. A gallery that holds most
+    detections (PRW) counts the entries at or above every true positive
+    (the AP) in the sorted row less the few entries it leaves out, sorted
+    apart; one that holds few (CUHK-SYSU) sorts its own entries. The counts
+    give each gallery's k-th largest similarity, and the entries above it
+    are ranked. CBGM changes at most one entry per re-scored image, so its
+    counts and top-k come from the plain ones plus the changed entries.
+    Every number equals what :func:`eval_search` on the variant alone would
+    compute with the literal per-query loop.
 
     Args:
         query_feats (np.ndarray): (Q, D) query embeddings.
@@ -305,23 +308,15 @@ def eval_search_variants(query_feats: np.ndarray,
             results[name + '_cbgm'] = _empty_result(galleries.count_gt,
                                                     len(topk), num_matches)
     depth = num_ranked + cbgm_k1
-    # Reused from chunk to chunk: fresh arrays of this size would cost a
-    # page fault per 4 KiB, as much as filling them.
-    sims_buffer = np.empty((min(chunk_size, num_queries), len(det_feats)),
-                           dtype=np.float32)
-    sorted_buffer = np.empty_like(sims_buffer)
     for chunk_start in range(0, num_queries, chunk_size):
         chunk = slice(chunk_start, min(chunk_start + chunk_size, num_queries))
-        sims = np.matmul(query_feats[chunk], det_feats.T,
-                         out=sims_buffer[:chunk.stop - chunk.start])
-        sorted_sims = None
+        sims = query_feats[chunk] @ det_feats.T
+        sorted_sims = None  # sorted when a dense gallery needs it
         for name, galleries in variants.items():
             masks = galleries.masks[chunk]
             if _dense(masks, image_starts, image_ends):
                 if sorted_sims is None:
-                    sorted_sims = sorted_buffer[:len(sims)]
-                    np.copyto(sorted_sims, sims)
-                    sorted_sims.sort(axis=1)
+                    sorted_sims = np.sort(sims, axis=1)
                 ranking = _rank_dense(sims, sorted_sims, masks,
                                       det_image_ids, image_starts, image_ends,
                                       depth)
