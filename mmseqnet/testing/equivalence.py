@@ -153,9 +153,9 @@ def assert_values_close(actual: Tensor,
         return
     diff = (actual.float() - expected.float()).abs()
     worst = diff.max().item()
+    row = int(diff.flatten().argmax()) // max(diff[0].numel(), 1)
     assert worst <= atol, (f'{name}: max abs difference {worst:.3g} > '
-                           f'{atol:.3g} (row '
-                           f'{int(diff.flatten().argmax()) // max(diff[0].numel(), 1)})')
+                           f'{atol:.3g} (row {row})')
 
 
 def match_rows(actual_boxes: Tensor,
