@@ -14,6 +14,7 @@ compound: the model's RPN is compared with the reference's proposals, and
 the RoI heads run on the reference's proposals. Tolerances and their
 measured basis: :mod:`mmseqnet.testing.equivalence`.
 """
+import copy
 from pathlib import Path
 
 import cv2
@@ -201,3 +202,12 @@ def test_resized_input_as_torchvision(model, reference, enlarged_image):
             tv_pred.scores,
             tv_pred.embeddings,
             name='resized input')
+
+
+def test_fused_for_inference(model, reference):
+    """``fuse_for_inference`` (folded BatchNorm, sparse-matmul RoIAlign,
+    channels-last) changes only float32 rounding: every output stays within
+    the same tolerances."""
+    fused = copy.deepcopy(model).fuse_for_inference()
+    assert_reference_outputs(run_reference_queries(fused, reference),
+                             reference)
