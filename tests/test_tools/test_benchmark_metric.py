@@ -8,14 +8,13 @@ TOOL = (
     'benchmark_metric.py')
 
 
-def test_main_times_every_stage_and_reports_the_metrics(
-        capsys, monkeypatch):
+def test_main_times_every_stage_and_reports_the_metrics(capsys, monkeypatch):
     spec = importlib.util.spec_from_file_location('benchmark_metric', TOOL)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     monkeypatch.setattr(sys, 'argv', [
-        str(TOOL), '--num-queries', '30', '--num-images', '60',
-        '--num-ids', '20', '--threads', '1'
+        str(TOOL), '--num-queries', '30', '--num-images', '60', '--num-ids',
+        '20', '--threads', '1'
     ])
     tool.main()
     lines = capsys.readouterr().out.splitlines()

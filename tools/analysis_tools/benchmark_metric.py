@@ -55,8 +55,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def timed(fn: Callable, *args,
-          **kwargs) -> Tuple[object, Tuple[float, float]]:
+def timed(fn: Callable, *args, **kwargs) -> Tuple[object, Tuple[float, float]]:
     """``fn(*args, **kwargs)`` and its wall and CPU time in seconds."""
     wall, cpu = time.perf_counter(), time.process_time()
     out = fn(*args, **kwargs)
@@ -72,14 +71,13 @@ def stage_times(metric: PersonSearchMetric,
     queries = metric.dataset_meta['queries']
     metas = [queries[r['query_index']] for r in query_records]
     times = {}
-    _, times['detection'] = timed(
-        lambda: [
-            eval_detection([g['bboxes'] for g in gallery],
-                           [g['scores'] for g in gallery],
-                           [g['gt_bboxes'] for g in gallery],
-                           [g['gt_person_ids'] >= 0 for g in gallery],
-                           labeled_only=labeled) for labeled in (False, True)
-        ])
+    _, times['detection'] = timed(lambda: [
+        eval_detection([g['bboxes']
+                        for g in gallery], [g['scores'] for g in gallery], [
+                            g['gt_bboxes'] for g in gallery
+                        ], [g['gt_person_ids'] >= 0 for g in gallery],
+                       labeled_only=labeled) for labeled in (False, True)
+    ])
     det_image_ids = np.repeat(
         np.arange(len(gallery)), [len(g['scores']) for g in gallery])
     det_bboxes = np.concatenate([g['bboxes'] for g in gallery])
@@ -92,12 +90,12 @@ def stage_times(metric: PersonSearchMetric,
 
             def search():
                 galleries = prw_galleries(
-                    [g['img_name'] for g in gallery],
-                    [g['cam_id'] for g in gallery],
-                    [g['gt_bboxes'] for g in gallery],
-                    [g['gt_person_ids'] for g in gallery],
-                    [m['img_name'] for m in metas],
-                    [m['person_id'] for m in metas],
+                    [g['img_name']
+                     for g in gallery], [g['cam_id'] for g in gallery],
+                    [g['gt_bboxes']
+                     for g in gallery], [g['gt_person_ids'] for g in gallery],
+                    [m['img_name']
+                     for m in metas], [m['person_id'] for m in metas],
                     [m['cam_id'] for m in metas],
                     multi_view=multi_view)
                 return eval_search(

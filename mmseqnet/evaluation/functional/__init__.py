@@ -12,10 +12,10 @@ from .search import (QueryGalleries, SearchResult, eval_search,
 
 __all__ = [
     'bbox_iou', 'cbgm', 'cbgm_updates', 'max_weight_matchings', 'Matchings',
-    'DetectionResult', 'eval_detection',
-    'cuhk_sysu_galleries', 'prw_galleries', 'gfn_reweight', 'gfn_scores',
-    'average_precision', 'average_precision_from_counts',
-    'average_precision_of_positives', 'stable_topk', 'QueryGalleries',
-    'SearchResult', 'eval_search', 'eval_search_variants', 'first_matches',
-    'positive_hits', 'search_iou_thr', 'summarize_search'
+    'DetectionResult', 'eval_detection', 'cuhk_sysu_galleries',
+    'prw_galleries', 'gfn_reweight', 'gfn_scores', 'average_precision',
+    'average_precision_from_counts', 'average_precision_of_positives',
+    'stable_topk', 'QueryGalleries', 'SearchResult', 'eval_search',
+    'eval_search_variants', 'first_matches', 'positive_hits', 'search_iou_thr',
+    'summarize_search'
 ]

@@ -100,10 +100,10 @@ def cbgm(sims: np.ndarray,
     return rescored
 
 
-def cbgm_updates(
-    selected: np.ndarray, image_ids: np.ndarray, gallery_feats: np.ndarray,
-    context_feats: Sequence[np.ndarray], k2: int
-) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cbgm_updates(selected: np.ndarray, image_ids: np.ndarray,
+                 gallery_feats: np.ndarray,
+                 context_feats: Sequence[np.ndarray],
+                 k2: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The entries CBGM re-scores, for several queries at once.
 
     Steps 2-4 of :func:`cbgm` for each query, with the graphs of all queries
@@ -141,8 +141,8 @@ def cbgm_updates(
     graph_query, column = np.nonzero(new_image)
     graph_image = images[graph_query, column]
     graph_start = np.searchsorted(image_ids, graph_image, side='left')
-    graph_size = np.searchsorted(image_ids, graph_image,
-                                 side='right') - graph_start
+    graph_size = np.searchsorted(
+        image_ids, graph_image, side='right') - graph_start
     graph_rows = np.repeat(graph_start - np.cumsum(graph_size) + graph_size,
                            graph_size) + np.arange(graph_size.sum())
     row_bounds = np.concatenate([[0], np.cumsum(graph_size)])[np.searchsorted(
@@ -152,8 +152,8 @@ def cbgm_updates(
     by_size: Dict[int, list] = {}
     for q in np.flatnonzero(has_context):
         by_size.setdefault(context_size[q], []).append(
-            contexts[q] @ gallery_feats[
-                graph_rows[row_bounds[q]:row_bounds[q + 1]]].T)
+            contexts[q]
+            @ gallery_feats[graph_rows[row_bounds[q]:row_bounds[q + 1]]].T)
     dtype = np.result_type(gallery_feats.dtype, *contexts)
     rescored = np.zeros(len(graph_query), dtype=bool)
     query_col = np.zeros(len(graph_query), dtype=np.int64)
@@ -201,22 +201,24 @@ def max_weight_matchings(weights: np.ndarray, starts: np.ndarray,
     sizes = np.asarray(sizes, dtype=np.int64)
     query_col = np.full(len(sizes), -1, dtype=np.int64)
     max_weight = np.zeros(len(sizes), dtype=weights.dtype)
-    bad_cols = np.concatenate(
-        [[0], np.cumsum(~np.isfinite(weights).all(axis=0))])
+    bad_cols = np.concatenate([[0],
+                               np.cumsum(~np.isfinite(weights).all(axis=0))])
     to_scipy = ((bad_cols[starts + sizes] > bad_cols[starts])
                 | (c > MAX_ENUMERATED_NODES)
                 | (sizes > MAX_ENUMERATED_COLUMNS))
     # Wide graphs (C <= n) in classes of n in [2^b, 2^(b+1)), padded to the
     # class's widest; tall ones (C > n) by exact n.
-    size_class = np.where(sizes >= c, np.log2(np.maximum(sizes, 1)) // 1,
+    size_class = np.where(sizes >= c,
+                          np.log2(np.maximum(sizes, 1)) // 1,
                           -sizes).astype(np.int64)
     for size in np.unique(size_class[~to_scipy]):
         members = np.flatnonzero((size_class == size) & ~to_scipy)
         n = int(sizes[members].max())
         cols = np.arange(n)
         padding = cols >= sizes[members, None]
-        block = weights[:, np.minimum(starts[members, None] + cols,
-                                      weights.shape[1] - 1)]
+        block = weights[:,
+                        np.minimum(starts[members, None] +
+                                   cols, weights.shape[1] - 1)]
         block = np.where(padding[None], -np.inf,
                          block.astype(np.float64)).transpose(1, 0, 2)
         if size >= 0:
@@ -261,8 +263,8 @@ def _enumerate_wide(weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     # row's next one: no other matching comes close.
     settled = np.ones(num_graphs, dtype=bool)
     if n > 1:
-        settled &= (sorted_w[..., 0] - sorted_w[..., 1] >
-                    tol[:, None]).all(axis=1)
+        settled &= (sorted_w[..., 0] - sorted_w[..., 1]
+                    > tol[:, None]).all(axis=1)
     for a, b in itertools.combinations(range(c), 2):
         settled &= assignment[:, a] != assignment[:, b]
     rest = np.flatnonzero(~settled)
@@ -270,25 +272,23 @@ def _enumerate_wide(weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         return assignment, tied
     top, top_w, tol = order[rest, :, :c], sorted_w[rest, :, :c], tol[rest]
     if n > c:
-        tied[rest] = (sorted_w[rest, :, c - 1] - sorted_w[rest, :, c] <=
-                      tol[:, None]).any(axis=1)
+        tied[rest] = (sorted_w[rest, :, c - 1] - sorted_w[rest, :, c]
+                      <= tol[:, None]).any(axis=1)
     # Every choice of one of its top-c columns per row, as the choices of
     # the first rows (a) x those of the last rows (b), so that the (G', A)
     # totals cost one addition each.
-    cols_a, totals_a, used_a = _row_choices(top[:, :c // 2],
-                                            top_w[:, :c // 2])
-    cols_b, totals_b, used_b = _row_choices(top[:, c // 2:],
-                                            top_w[:, c // 2:])
+    cols_a, totals_a, used_a = _row_choices(top[:, :c // 2], top_w[:, :c // 2])
+    cols_b, totals_b, used_b = _row_choices(top[:, c // 2:], top_w[:, c // 2:])
     totals = np.where(used_a[:, :, None] & used_b[:, None, :], -np.inf,
                       totals_a[:, :, None] + totals_b[:, None, :]).reshape(
                           rest.size, -1)
     rest_tied = tied[rest]
-    best_a, best_b = np.divmod(_best(totals, tol, rest_tied),
-                               cols_b.shape[1])
+    best_a, best_b = np.divmod(_best(totals, tol, rest_tied), cols_b.shape[1])
     assignment[rest] = np.concatenate([
-        cols_a[np.arange(rest.size), best_a],
-        cols_b[np.arange(rest.size), best_b]
-    ], axis=1)
+        cols_a[np.arange(rest.size), best_a], cols_b[np.arange(rest.size),
+                                                     best_b]
+    ],
+                                      axis=1)
     tied[rest] = rest_tied
     return assignment, tied
 
@@ -300,8 +300,9 @@ def _row_choices(
     candidates: (G, k^r, r) columns, (G, k^r) totals, ``-inf`` where two
     rows share a column, and (G, k^r) int64 the columns used, as bits."""
     num_rows, k = top.shape[1:]
-    choices = np.array(list(itertools.product(range(k), repeat=num_rows)),
-                       dtype=np.int64).reshape(k**num_rows, num_rows)
+    choices = np.array(
+        list(itertools.product(range(k), repeat=num_rows)),
+        dtype=np.int64).reshape(k**num_rows, num_rows)
     cols = top[:, np.arange(num_rows), choices]
     totals = top_w[:, np.arange(num_rows), choices].sum(axis=2)
     for a, b in itertools.combinations(range(num_rows), 2):

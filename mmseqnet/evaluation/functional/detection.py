@@ -81,13 +81,12 @@ def eval_detection(det_bboxes: Sequence[np.ndarray],
     num_images = len(gt_bboxes)
     gt_box = _concatenate([np.asarray(b).reshape(-1, 4) for b in gt_bboxes],
                           (0, 4))
-    gt_image = np.repeat(np.arange(num_images),
-                         [np.asarray(b).size // 4 for b in gt_bboxes])
+    gt_image = np.repeat(
+        np.arange(num_images), [np.asarray(b).size // 4 for b in gt_bboxes])
     ranked_images = np.ones(num_images, dtype=bool)
     if labeled_only:
         labeled = _concatenate(
-            [np.asarray(lab, dtype=bool).ravel() for lab in gt_labeled],
-            (0, ))
+            [np.asarray(lab, dtype=bool).ravel() for lab in gt_labeled], (0, ))
         if labeled.shape != gt_image.shape:
             raise ValueError('eval_detection: gt_labeled must have one entry '
                              'per ground-truth box')
@@ -95,10 +94,10 @@ def eval_detection(det_bboxes: Sequence[np.ndarray],
         # an image without labeled persons is skipped entirely
         ranked_images = np.bincount(gt_image, minlength=num_images) > 0
     scores = _concatenate([np.asarray(s).ravel() for s in det_scores], (0, ))
-    det_image = np.repeat(np.arange(num_images),
-                          [np.asarray(s).size for s in det_scores])
-    det_box = _concatenate(
-        [np.asarray(b).reshape(-1, 4) for b in det_bboxes], (0, 4))
+    det_image = np.repeat(
+        np.arange(num_images), [np.asarray(s).size for s in det_scores])
+    det_box = _concatenate([np.asarray(b).reshape(-1, 4) for b in det_bboxes],
+                           (0, 4))
     if len(det_box) != len(scores):
         raise ValueError('eval_detection: det_bboxes must have one (4,) box '
                          f'per score, got {len(det_box)} boxes and '

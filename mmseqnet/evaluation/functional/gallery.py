@@ -151,8 +151,8 @@ def prw_galleries(img_names: Sequence[str],
     # every frame holding each query's identity, query by query
     counts = hi - lo
     pos_query = np.repeat(np.arange(num_queries), counts)
-    entries = np.repeat(lo - np.cumsum(counts) + counts,
-                        counts) + np.arange(counts.sum())
+    entries = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(
+        counts.sum())
     in_gallery = masks[pos_query, gt_image[entries]]
     pos_query, entries = pos_query[in_gallery], entries[in_gallery]
     count_gt = np.bincount(pos_query, minlength=num_queries).astype(np.int64)

@@ -108,9 +108,7 @@ def positive_hits(det_bboxes: np.ndarray, image_starts: np.ndarray,
     pos_image = np.asarray(pos_image, dtype=np.int64).reshape(-1)
     pos_bboxes = np.asarray(pos_bboxes, dtype=np.float64).reshape(-1, 4)
     distinct, inverse = np.unique(
-        np.column_stack([pos_image, pos_bboxes]),
-        axis=0,
-        return_inverse=True)
+        np.column_stack([pos_image, pos_bboxes]), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     images = distinct[:, 0].astype(np.int64)
     starts = image_starts[images]
@@ -297,8 +295,8 @@ def eval_search_variants(query_feats: np.ndarray,
     results: Dict[str, SearchResult] = {}
     hits = {}
     for name, galleries in variants.items():
-        hit_pos, hit_rows = positive_hits(det_bboxes, image_starts,
-                                          image_ends, galleries.pos_image,
+        hit_pos, hit_rows = positive_hits(det_bboxes, image_starts, image_ends,
+                                          galleries.pos_image,
                                           galleries.pos_bboxes)
         hits[name] = (hit_pos, galleries.pos_query[hit_pos], hit_rows)
         if plain:
@@ -317,16 +315,16 @@ def eval_search_variants(query_feats: np.ndarray,
             if _dense(masks, image_starts, image_ends):
                 if sorted_sims is None:
                     sorted_sims = np.sort(sims, axis=1)
-                ranking = _rank_dense(sims, sorted_sims, masks,
-                                      det_image_ids, image_starts, image_ends,
-                                      depth)
+                ranking = _rank_dense(sims, sorted_sims, masks, det_image_ids,
+                                      image_starts, image_ends, depth)
             else:
                 ranking = _rank_sparse(sims, masks, image_starts, image_ends,
                                        depth)
             hit_pos, hit_query, hit_rows = hits[name]
             first, last = np.searchsorted(hit_query, [chunk.start, chunk.stop])
-            chunk_hits = (hit_pos[first:last], hit_query[first:last] -
-                          chunk.start, hit_rows[first:last])
+            chunk_hits = (hit_pos[first:last],
+                          hit_query[first:last] - chunk.start,
+                          hit_rows[first:last])
             if plain:
                 _score_chunk(ranking, chunk_hits, topk, num_ranked,
                              results[name], chunk)
@@ -354,8 +352,8 @@ def _dense(masks: np.ndarray, image_starts: np.ndarray,
            image_ends: np.ndarray) -> bool:
     """Whether the galleries hold more detections than they leave out."""
     in_gallery = masks.sum(axis=0) @ (image_ends - image_starts)
-    return 2 * in_gallery >= masks.shape[0] * (image_ends[-1]
-                                               if len(image_ends) else 0)
+    return 2 * in_gallery >= masks.shape[0] * (
+        image_ends[-1] if len(image_ends) else 0)
 
 
 class _GalleryCounter(NamedTuple):
@@ -418,9 +416,8 @@ def _rank_dense(sims: np.ndarray, sorted_sims: np.ndarray, masks: np.ndarray,
     return _ranking(sims, counter, query, rows, depth)
 
 
-def _rank_sparse(sims: np.ndarray, masks: np.ndarray,
-                 image_starts: np.ndarray, image_ends: np.ndarray,
-                 depth: int) -> _ChunkRanking:
+def _rank_sparse(sims: np.ndarray, masks: np.ndarray, image_starts: np.ndarray,
+                 image_ends: np.ndarray, depth: int) -> _ChunkRanking:
     """Rank galleries that hold few detections, from their entries only."""
     query, rows = _gallery_entries(masks, image_starts, image_ends)
     values = sims[query, rows]
@@ -433,8 +430,7 @@ def _rank_sparse(sims: np.ndarray, masks: np.ndarray,
 def _ranking(sims: np.ndarray, counter: _GalleryCounter, query: np.ndarray,
              rows: np.ndarray, depth: int) -> _ChunkRanking:
     """The ranking of the candidate entries ``(query, rows)``."""
-    top, top_sims = _top_rows(query, rows, sims[query, rows], len(sims),
-                              depth)
+    top, top_sims = _top_rows(query, rows, sims[query, rows], len(sims), depth)
     empty = np.zeros(0, dtype=sims.dtype)
     return _ChunkRanking(sims, counter, top, top_sims,
                          np.zeros(0, dtype=np.int64), empty, empty)
@@ -458,11 +454,10 @@ def _kth_largest(counter: _GalleryCounter, k: int) -> np.ndarray:
         position = length - k - j
         inside = position >= 0
         value = np.full(num_queries, -np.inf, counter.sorted_sims.dtype)
-        value[inside] = counter.sorted_sims[queries[inside],
-                                            position[inside]]
+        value[inside] = counter.sorted_sims[queries[inside], position[inside]]
         next_j = num_excluded.copy()
-        next_j[inside] = _count_at_or_above(counter.excluded,
-                                            queries[inside], value[inside])
+        next_j[inside] = _count_at_or_above(counter.excluded, queries[inside],
+                                            value[inside])
         if np.array_equal(next_j, j):
             return value
         j = next_j
@@ -527,8 +522,7 @@ def _find(sorted_keys: np.ndarray,
 
 
 def _top_rows(query: np.ndarray, rows: np.ndarray, values: np.ndarray,
-              num_queries: int,
-              depth: int) -> Tuple[np.ndarray, np.ndarray]:
+              num_queries: int, depth: int) -> Tuple[np.ndarray, np.ndarray]:
     """(num_queries, depth) rows of each query's highest ``values``, highest
     first (ties: lower row first), -1 padded, and their values (NaN padded);
     repeated (query, row) pairs count once."""
@@ -592,36 +586,35 @@ def _score_chunk(ranking: _ChunkRanking, chunk_hits: Tuple[np.ndarray, ...],
         changed_query = ranking.changed_keys // num_dets
         num_at_or_above += (
             _count_at_or_above(
-                _sorted_rows(changed_query, ranking.changed_new,
-                             num_queries), tp_query, tp_sims) -
-            _count_at_or_above(
-                _sorted_rows(changed_query, ranking.changed_old,
-                             num_queries), tp_query, tp_sims))
+                _sorted_rows(changed_query, ranking.changed_new, num_queries),
+                tp_query, tp_sims) - _count_at_or_above(
+                    _sorted_rows(changed_query, ranking.changed_old,
+                                 num_queries), tp_query, tp_sims))
     # true positives of the same query at or above each (ties included)
     new_value = np.ones(tp.size, dtype=bool)
     new_value[1:] = ((tp_query[1:] != tp_query[:-1]) |
                      (tp_sims[1:] != tp_sims[:-1]))
     first_equal = np.maximum.accumulate(
         np.where(new_value, np.arange(tp.size), 0))
-    pos_at_or_above = np.searchsorted(tp_query, tp_query,
-                                      side='right') - first_equal
+    pos_at_or_above = np.searchsorted(
+        tp_query, tp_query, side='right') - first_equal
     ap = result.ap[chunk]
     count_gt = result.count_gt[chunk]
     ap[(count_gt > 0) & (found == 0)] = 0.0
     scored = np.flatnonzero(found)
     # the mean precision of each query's true positives, as
     # average_precision_from_counts takes it
-    ap[scored] = _segment_means(pos_at_or_above / num_at_or_above,
-                                found[scored]) * found[scored] / count_gt[
-                                    scored]
+    ap[scored] = _segment_means(
+        pos_at_or_above / num_at_or_above,
+        found[scored]) * found[scored] / count_gt[scored]
     ranked = ranking.top[:, :num_ranked]
     shown = ranked >= 0
     correct = np.zeros(ranked.shape, dtype=bool)
     if tp.size:
         tp_keys = np.sort(tp_query * num_dets + tp_rows)
-        correct[shown] = _find(
-            tp_keys, (np.arange(num_queries)[:, None] * num_dets +
-                      ranked)[shown])[0]
+        correct[shown] = _find(tp_keys,
+                               (np.arange(num_queries)[:, None] * num_dets +
+                                ranked)[shown])[0]
     for j, k in enumerate(topk):
         result.hits[chunk, j] = correct[:, :k].any(axis=1)
     num_matches = result.match_inds.shape[1]

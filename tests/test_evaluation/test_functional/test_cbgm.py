@@ -192,11 +192,12 @@ def test_cbgm_updates_equal_cbgm_per_query():
         rng.normal(size=(int(rng.integers(0, 6)), 8)).astype(np.float32)
         for _ in range(6)
     ]
-    selected = np.stack(
-        [np.pad(stable_topk(s, 5), (0, 5 - min(5, s.size)), constant_values=-1)
-         for s in sims])
-    query, rows, values = cbgm_updates(selected, image_ids, feats, contexts,
-                                       k2=4)
+    selected = np.stack([
+        np.pad(stable_topk(s, 5), (0, 5 - min(5, s.size)), constant_values=-1)
+        for s in sims
+    ])
+    query, rows, values = cbgm_updates(
+        selected, image_ids, feats, contexts, k2=4)
     assert (np.diff(query) >= 0).all()
     for q in range(6):
         expected = cbgm(sims[q], image_ids, feats, contexts[q], k1=5, k2=4)

@@ -454,12 +454,13 @@ def test_search_variants_equal_each_variant_alone():
     images, queries = random_scene(seed=5)
     names = [img['name'] for img in images]
     variants = {
-        suffix: prw_galleries(names, [img['cam'] for img in images],
-                              [img['gt_boxes'] for img in images],
-                              [img['gt_pids'] for img in images],
-                              [q['img_name'] for q in queries],
-                              [q['pid'] for q in queries],
-                              [q['cam'] for q in queries], multi_view)
+        suffix:
+        prw_galleries(names, [img['cam'] for img in images],
+                      [img['gt_boxes']
+                       for img in images], [img['gt_pids'] for img in images],
+                      [q['img_name']
+                       for q in queries], [q['pid'] for q in queries],
+                      [q['cam'] for q in queries], multi_view)
         for suffix, multi_view in (('', False), ('_mv', True))
     }
     arrays = (np.stack([q['feat'] for q in queries]),
@@ -483,8 +484,8 @@ def test_search_variants_equal_each_variant_alone():
                 getattr(result, field), getattr(alone, field),
                 equal_nan=True), (name, field)
     # CBGM changed something, and only CBGM results without `plain`
-    assert not np.array_equal(together[''].match_sims,
-                              together['_cbgm'].match_sims, equal_nan=True)
+    assert not np.array_equal(
+        together[''].match_sims, together['_cbgm'].match_sims, equal_nan=True)
     assert list(
         eval_search_variants(
             *arrays, variants, context_feats=context, plain=False,
@@ -500,8 +501,7 @@ def test_search_rejects_non_finite_features():
             feats, galleries)
 
 
-@pytest.mark.parametrize('protocol,multi_view', [('prw', False),
-                                                 ('prw', True),
+@pytest.mark.parametrize('protocol,multi_view', [('prw', False), ('prw', True),
                                                  ('cuhk_sysu', False)])
 def test_dense_and_sparse_ranking_agree(monkeypatch, protocol, multi_view):
     """Ranking from the sorted rows of all detections less the entries
@@ -509,11 +509,11 @@ def test_dense_and_sparse_ranking_agree(monkeypatch, protocol, multi_view):
     images, queries = random_scene(seed=6)
     outcomes = []
     for dense in (True, False):
-        monkeypatch.setattr(search_module, '_dense',
-                            lambda *args, dense=dense: dense)
+        monkeypatch.setattr(
+            search_module, '_dense', lambda *args, dense=dense: dense)
         outcomes.append(
-            vectorised_search(images, queries, protocol, multi_view,
-                              k12=(6, 3)))
+            vectorised_search(
+                images, queries, protocol, multi_view, k12=(6, 3)))
     for field in outcomes[0]._fields:
         assert np.array_equal(
             getattr(outcomes[0], field),
