@@ -4,6 +4,7 @@ Each dataset is generated once per test session into a temporary directory;
 tests must not modify it (copy it first, see ``shutil.copytree``).
 """
 import pytest
+from mmengine.registry import init_default_scope
 
 from mmseqnet.datasets.synthetic import generate_cuhk_sysu, generate_prw
 
@@ -12,6 +13,13 @@ SYNTHETIC_CUHK_SYSU_ARGS = dict(
     seed=0, num_train_images=16, num_test_images=52, num_identities=24)
 SYNTHETIC_PRW_ARGS = dict(
     seed=0, num_train_images=16, num_test_images=16, num_identities=16)
+
+
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    """Build configs given as dicts in mmdet's scope, as a config's
+    ``default_scope`` (and ``init_detector``) sets it."""
+    init_default_scope('mmdet')
 
 
 @pytest.fixture(scope='session')

@@ -9,9 +9,9 @@ from mmdet.apis import DetInferencer, init_detector
 from mmengine.config import Config
 
 from mmseqnet.apis import build_inference_pipeline
+from mmseqnet.testing import REPO_ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-LIGHT_CONFIG = osp.join(ROOT, 'configs', 'seqnet_light_synthetic_prw.py')
+LIGHT_CONFIG = osp.join(REPO_ROOT, 'configs', 'seqnet_light_synthetic_prw.py')
 
 
 @pytest.fixture(scope='module')

@@ -15,15 +15,14 @@ from mmseqnet.apis import (Gallery, PersonSearcher, draw_search_result,
                            list_sources)
 from mmseqnet.datasets import PRWDataset
 from mmseqnet.evaluation.functional import cbgm
+from mmseqnet.testing import REPO_ROOT
 from mmseqnet.visualization import PALETTE
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @pytest.fixture(scope='module')
 def model():
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'seqnet_light_synthetic_prw.py'))
+        osp.join(REPO_ROOT, 'configs', 'seqnet_light_synthetic_prw.py'))
     # An untrained model: lower the score threshold so that it detects.
     cfg.model.test_cfg.rcnn.score_thr = 0.0
     return init_detector(cfg, checkpoint=None, device='cpu')
@@ -101,7 +100,7 @@ def test_list_sources_expands_folders(prw_test, tmp_path):
 @pytest.mark.parametrize('config, k1, k2', [('seqnet_cuhk.py', 10, 3),
                                             ('seqnet_prw.py', 30, 4)])
 def test_cbgm_settings_from_the_config(config, k1, k2):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
     cfg.model.backbone.init_cfg = None
     searcher = PersonSearcher.from_config(cfg)
     assert (searcher.k1, searcher.k2, searcher.score_thr) == (k1, k2, 0.5)
@@ -121,7 +120,7 @@ def test_from_config_reads_the_checkpoint_once(model, tmp_path):
             'load_checkpoint',
             wraps=CheckpointLoader.load_checkpoint) as loader:
         searcher = PersonSearcher.from_config(
-            osp.join(ROOT, 'configs', 'seqnet_light_synthetic_prw.py'),
+            osp.join(REPO_ROOT, 'configs', 'seqnet_light_synthetic_prw.py'),
             checkpoint)
     assert loader.call_count == 1
     loaded = searcher.model.state_dict()

@@ -7,19 +7,13 @@ import cv2
 import pytest
 from mmdet.registry import DATASETS
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmseqnet  # noqa: F401  (registers the datasets)
+from mmseqnet.testing import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIGS = REPO / 'configs' / '_base_' / 'datasets'
-BROWSE = REPO / 'tools' / 'analysis_tools' / 'browse_dataset.py'
-
-
-@pytest.fixture(autouse=True)
-def mmdet_scope():
-    init_default_scope('mmdet')
+CONFIGS = REPO_ROOT / 'configs' / '_base_' / 'datasets'
+BROWSE = REPO_ROOT / 'tools' / 'analysis_tools' / 'browse_dataset.py'
 
 
 @pytest.mark.parametrize('name, dataset_type, k1, k2',

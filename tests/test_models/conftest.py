@@ -1,59 +1,23 @@
 """Shared fixtures of the model tests: tiny SeqNet configs and samples."""
 import copy
-from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
-from mmengine.structures import InstanceData
 from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
 
 import mmseqnet  # noqa: F401  (registers the components)
+from mmseqnet.testing import tiny_seqnet_cfg
 
-REPO = Path(__file__).resolve().parents[2]
 IMG_SHAPE = (128, 160)
 
 
 @pytest.fixture(scope='session', autouse=True)
-def mmdet_scope():
-    """Build configs in mmdet's default scope, as the runner does."""
+def mmdet_modules():
+    """Register mmdet's modules, as the runner does."""
     register_all_modules(init_default_scope=True)
-
-
-def tiny_seqnet_cfg() -> ConfigDict:
-    """The SeqNet model config on ResNet-18 with few RoIs, random init.
-
-    Same components and test-time settings as
-    configs/_base_/models/seqnet_r50.py; small enough to run on CPU in a
-    fraction of a second per image.
-    """
-    cfg = Config.fromfile(
-        str(REPO / 'configs/_base_/models/seqnet_r50.py')).model
-    res5 = dict(cfg.roi_head.box_head, depth=18, init_cfg=None)
-    cfg.backbone.update(depth=18, init_cfg=None)
-    cfg.rpn_head.update(in_channels=256, feat_channels=64)
-    cfg.roi_head.bbox_roi_extractor.update(
-        roi_layer=dict(cfg.roi_head.bbox_roi_extractor.roi_layer,
-                       output_size=7),
-        out_channels=256)
-    cfg.roi_head.update(box_head=res5, reid_head=res5)
-    cfg.roi_head.bbox_head.in_channels = 512
-    cfg.roi_head.reid_bbox_head.in_channels = 512
-    cfg.roi_head.embedding_head.update(
-        in_channels=(256, 512),
-        out_channels=32,
-        loss_reid=dict(
-            cfg.roi_head.embedding_head.loss_reid,
-            num_person_ids=8,
-            queue_size=6))
-    cfg.train_cfg.rpn_proposal.update(nms_pre=500, max_per_img=50)
-    for stage in cfg.train_cfg.rcnn:
-        stage.sampler.num = 16
-    cfg.test_cfg.rpn.update(nms_pre=500, max_per_img=50)
-    # An untrained head scores everything near 0.5: keep it all.
-    cfg.test_cfg.rcnn.score_thr = 0.0
-    return cfg
 
 
 @pytest.fixture

@@ -1,20 +1,20 @@
 """Every model config under configs/ builds; key facts of the main ones."""
 import math
-from pathlib import Path
 
 import pytest
-from mmengine.config import Config
 from mmdet.registry import MODELS
+from mmengine.config import Config
 
-REPO = Path(__file__).resolve().parents[2]
+from mmseqnet.testing import REPO_ROOT
+
 CONFIGS = sorted(
-    str(p.relative_to(REPO)) for p in (REPO / 'configs').rglob('*.py')
+    str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / 'configs').rglob('*.py')
     if '_base_' not in p.parts or p.parent.name == 'models')
 
 
 def load(path):
     try:
-        return Config.fromfile(str(REPO / path))
+        return Config.fromfile(str(REPO_ROOT / path))
     except FileNotFoundError as err:  # a base written by someone else
         pytest.skip(f'{path}: {err}')
 

@@ -15,7 +15,6 @@ the RoI heads run on the reference's proposals. Tolerances and their
 measured basis: :mod:`mmseqnet.testing.equivalence`.
 """
 import copy
-from pathlib import Path
 
 import cv2
 import pytest
@@ -25,16 +24,15 @@ from mmdet.structures import DetDataSample
 from mmengine.dataset import Compose, pseudo_collate
 
 from mmseqnet.models.utils import convert_seqnet_checkpoint
-from mmseqnet.testing import reference_path, skip_without_reference
+from mmseqnet.testing import REPO_ROOT, reference_path, skip_without_reference
 from mmseqnet.testing.equivalence import (EMBEDDING_ATOL, PROPOSAL_RTOL,
                                           assert_boxes_close,
                                           assert_detections_close,
-                                          assert_values_close,
-                                          fixed_proposals, match_rows)
+                                          assert_values_close, fixed_proposals,
+                                          match_rows)
 from .test_data_preprocessors.torchvision_transform import (tv_resize_boxes,
                                                             tv_transform)
 
-REPO = Path(__file__).resolve().parents[2]
 REFERENCE = reference_path('seqnet_official')
 
 pytestmark = skip_without_reference('seqnet_official',
@@ -56,7 +54,7 @@ def model(tmp_path_factory):
     lut, cq = (converted['state_dict'][
         f'roi_head.embedding_head.loss_reid.{name}'] for name in ('lut', 'cq'))
     model = init_detector(
-        str(REPO / 'configs/seqnet_prw.py'),
+        str(REPO_ROOT / 'configs/seqnet_prw.py'),
         str(path),
         device='cpu',
         # The reference was made with the original's PRW table sizes.

@@ -10,7 +10,6 @@ scores, gallery boxes / SCS scores / weighted embeddings and scene
 embeddings of both images, query embeddings and GFN scores.
 """
 import copy
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,11 +18,10 @@ from mmengine.dataset import Compose, pseudo_collate
 
 from mmseqnet.evaluation.functional import gfn_scores
 from mmseqnet.models.utils import convert_gfn_checkpoint
-from mmseqnet.testing import reference_path, skip_without_reference
+from mmseqnet.testing import REPO_ROOT, reference_path, skip_without_reference
 
-REPO = Path(__file__).resolve().parents[2]
 REFERENCE = reference_path('seqnext_official')
-CONFIG = REPO / 'configs/seqnext/seqnext_gfn_prw_narrow.py'
+CONFIG = REPO_ROOT / 'configs/seqnext/seqnext_gfn_prw_narrow.py'
 BOX_TOL, SCORE_TOL, EMBEDDING_TOL, GFN_TOL = 1e-3, 1e-4, 1e-4, 1e-6
 
 pytestmark = skip_without_reference('seqnext_official', 'seqnext_gfn_fp16.pth')

@@ -1,19 +1,13 @@
 """tools/analysis_tools/benchmark_metric.py on a small synthetic split."""
-import importlib.util
 import sys
-from pathlib import Path
 
-TOOL = (
-    Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' /
-    'benchmark_metric.py')
+from mmseqnet.testing import load_tool
 
 
 def test_main_times_every_stage_and_reports_the_metrics(capsys, monkeypatch):
-    spec = importlib.util.spec_from_file_location('benchmark_metric', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('analysis_tools/benchmark_metric.py')
     monkeypatch.setattr(sys, 'argv', [
-        str(TOOL), '--num-queries', '30', '--num-images', '60', '--num-ids',
+        'benchmark_metric.py', '--num-queries', '30', '--num-images', '60', '--num-ids',
         '20', '--threads', '1'
     ])
     tool.main()

@@ -1,7 +1,5 @@
 """tools/analysis_tools/benchmark_stages.py on the tiny SeqNet."""
-import importlib.util
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -9,13 +7,11 @@ import pytest
 import torch
 from mmdet.apis import init_detector
 from mmengine.config import Config
-# tests/ is on sys.path: the model tests' tiny config.
-from test_models.conftest import tiny_seqnet_cfg
 from torch.utils.flop_counter import FlopCounterMode
 
-TOOL = (
-    Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' /
-    'benchmark_stages.py')
+# tests/ is on sys.path: the model tests' tiny config.
+from mmseqnet.testing import load_tool, tiny_seqnet_cfg
+
 GALLERY_STAGES = [
     'data preprocessor', 'backbone', 'RPN: conv head',
     'RPN: proposals (decode, NMS)', 'first head: RoIAlign',
@@ -29,15 +25,6 @@ QUERY_STAGES = [
     'second head: RoIAlign', 'second head: res5', 'embedding (NAE)',
     'final NMS and outputs', 'other (between the stages)'
 ]
-
-
-def load_tool():
-    if not TOOL.is_file():
-        pytest.skip(f'{TOOL} not found')
-    spec = importlib.util.spec_from_file_location('benchmark_stages', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -58,7 +45,7 @@ def tiny_files(tmp_path_factory):
 
 
 def test_stages_of_each_path(tiny_files):
-    tool = load_tool()
+    tool = load_tool('analysis_tools/benchmark_stages.py')
     config, image = tiny_files
     torch.manual_seed(0)
     model = init_detector(config, device='cpu')
@@ -99,7 +86,7 @@ def test_stages_of_each_path(tiny_files):
                                     ['--skip', 'channels_last']])
 def test_main_prints_a_table_per_path(tiny_files, capsys, monkeypatch,
                                       fusion):
-    tool = load_tool()
+    tool = load_tool('analysis_tools/benchmark_stages.py')
     config, image = tiny_files
     monkeypatch.setattr(sys, 'argv', [
         'benchmark_stages.py', config, '--image', image, '--threads', '1',

@@ -1,5 +1,4 @@
 """tools/search.py and tools/analysis_tools/browse_dataset.py end to end."""
-import importlib.util
 import os.path as osp
 import sys
 from pathlib import Path
@@ -7,24 +6,13 @@ from pathlib import Path
 import cv2
 import mmcv
 import numpy as np
-import pytest
 import torch
 from mmdet.apis import init_detector
 
+from mmseqnet.testing import REPO_ROOT, load_tool
 from mmseqnet.visualization import PALETTE, person_id_color
 
-ROOT = Path(__file__).resolve().parents[2]
-LIGHT_CONFIG = str(ROOT / 'configs' / 'seqnet_light_synthetic_prw.py')
-
-
-def load_tool(relative):
-    path = ROOT / 'tools' / relative
-    if not path.is_file():
-        pytest.skip(f'{path} not found')
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+LIGHT_CONFIG = str(REPO_ROOT / 'configs' / 'seqnet_light_synthetic_prw.py')
 
 
 def test_search_tool_on_a_video(synthetic_prw_root, tmp_path, monkeypatch,
@@ -66,7 +54,7 @@ def test_browse_dataset_draws_ids(synthetic_prw_root, tmp_path, monkeypatch):
     out_dir = tmp_path / 'browse'
     monkeypatch.setattr(sys, 'argv', [
         'browse_dataset.py',
-        str(ROOT / 'configs' / '_base_' / 'datasets' / 'synthetic_prw.py'),
+        str(REPO_ROOT / 'configs' / '_base_' / 'datasets' / 'synthetic_prw.py'),
         '--split', 'test', '--output-dir',
         str(out_dir), '--max-images', '2', '--cfg-options',
         f'test_dataloader.dataset.data_root={synthetic_prw_root}'

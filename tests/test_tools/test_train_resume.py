@@ -15,14 +15,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmseqnet.testing import REPO_ROOT
+
 MAX_EPOCHS = 4
 
 
 @pytest.fixture
 def train_config(synthetic_prw_root, tmp_path):
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'seqnet_light_synthetic_prw.py'))
+        osp.join(REPO_ROOT, 'configs', 'seqnet_light_synthetic_prw.py'))
     # Small and fast, deterministic, no validation: only the resume matters.
     pipeline = [
         dict(type='LoadCheckedImageFromFile'),
@@ -56,7 +57,7 @@ def _train(config, work_dir, *extra):
     return subprocess.Popen(
         [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
          *extra],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True)

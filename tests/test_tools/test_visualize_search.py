@@ -1,6 +1,4 @@
 """tools/analysis_tools/visualize_search.py on a metric results file."""
-import importlib.util
-from pathlib import Path
 
 import mmcv
 import numpy as np
@@ -10,24 +8,12 @@ from test_evaluation.test_metrics.test_person_search_metric import (
     data_samples, evaluate, make_scene)
 
 from mmseqnet.evaluation import PersonSearchMetric
+from mmseqnet.testing import load_tool
 from mmseqnet.visualization import PALETTE
-
-TOOL = (
-    Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' /
-    'visualize_search.py')
-
-
-def load_tool():
-    if not TOOL.is_file():
-        pytest.skip(f'{TOOL} not found')
-    spec = importlib.util.spec_from_file_location('visualize_search', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_visualize_search(tmp_path):
-    tool = load_tool()
+    tool = load_tool('analysis_tools/visualize_search.py')
     images, queries = make_scene('prw')
     img_dir = tmp_path / 'frames'
     img_dir.mkdir()

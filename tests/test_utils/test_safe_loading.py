@@ -7,7 +7,6 @@ import pickle
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,13 +21,12 @@ from torch.utils.data import Dataset
 import mmseqnet  # noqa: F401
 from mmseqnet.apis import Gallery
 from mmseqnet.engine import RandomStateHook
+from mmseqnet.testing import REPO_ROOT
 from mmseqnet.utils.safe_loading import (UNSAFE_LOAD_ENV,
                                          UnsafeCheckpointError,
                                          UnsafeLoadWarning,
                                          checkpoint_safe_globals,
                                          load_checkpoint_file)
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 class Payload:
@@ -92,7 +90,7 @@ def test_crafted_checkpoint_is_refused_in_a_fresh_process(tmp_path):
     # even where torch's default would unpickle in full
     env['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
     run = subprocess.run([sys.executable, '-c', script],
-                         cwd=REPO,
+                         cwd=REPO_ROOT,
                          env=env,
                          capture_output=True,
                          text=True)

@@ -3,17 +3,9 @@ import pytest
 import torch
 from mmcv.transforms import Compose
 from mmdet.structures import DetDataSample
-from mmengine.registry import init_default_scope
 
 import mmseqnet  # noqa: F401  (registers the transforms)
 from mmseqnet.datasets import PRWDataset
-
-
-
-@pytest.fixture(autouse=True)
-def mmdet_scope():
-    # Pipelines are built from the mmdet registries, as configs do.
-    init_default_scope('mmdet')
 
 
 TRAIN_PIPELINE = [

@@ -1,20 +1,19 @@
 """UnitRangeDetDataPreprocessor against a literal torchvision transform."""
 import copy
 import math
-from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.structures import InstanceData
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes, scale_boxes
+from mmengine.config import Config
+from mmengine.structures import InstanceData
 
+from mmseqnet.testing import REPO_ROOT
 from .torchvision_transform import (MEAN, STD, tv_normalize, tv_resize_boxes,
                                     tv_transform)
 
-REPO = Path(__file__).resolve().parents[3]
 SEQNET_RESIZE = dict(min_size=900, max_size=1500)
 
 
@@ -277,13 +276,13 @@ def test_detector_trains_on_torchvision_targets(seqnet_cfg):
 
 @pytest.mark.parametrize(
     'path', ['configs/seqnet_prw.py', 'configs/seqnet_cuhk.py'] + sorted(
-        str(p.relative_to(REPO))
-        for p in (REPO / 'configs' / 'ablations').glob('*.py')) +
+        str(p.relative_to(REPO_ROOT))
+        for p in (REPO_ROOT / 'configs' / 'ablations').glob('*.py')) +
     ['configs/seqnet_light_synthetic_prw.py'])
 def test_configs_resize_once(path):
     """Real-data configs resize in the preprocessor, the synthetic one in
     the pipeline; never both."""
-    cfg = Config.fromfile(str(REPO / path))
+    cfg = Config.fromfile(str(REPO_ROOT / path))
     resize = cfg.model.data_preprocessor.get('resize')
     for loader in (cfg.train_dataloader, cfg.test_dataloader):
         in_pipeline = [

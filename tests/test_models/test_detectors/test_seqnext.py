@@ -4,10 +4,10 @@ import math
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmdet.registry import MODELS
+from mmengine.config import Config
 
-from ..conftest import REPO
+from mmseqnet.testing import REPO_ROOT
 
 D = 2048
 
@@ -16,7 +16,7 @@ def tiny_seqnext_cfg():
     """configs/seqnext/seqnext_gfn_prw_narrow.py with few RoIs, a small
     memory and small OIM tables."""
     cfg = Config.fromfile(
-        str(REPO / 'configs/seqnext/seqnext_gfn_prw_narrow.py')).model
+        str(REPO_ROOT / 'configs/seqnext/seqnext_gfn_prw_narrow.py')).model
     cfg.roi_head.embedding_head.loss_reid.update(
         num_person_ids=8, queue_size=6)
     cfg.roi_head.gfn_head.memory.update(num_images=3, num_persons=9)

@@ -1,18 +1,15 @@
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint
-from mmdet.registry import MODELS
 
 from mmseqnet.models.utils import (convert_seqnet_checkpoint,
                                    convert_seqnet_state_dict)
-from mmseqnet.testing import reference_path, skip_without_reference
-
-REPO = Path(__file__).resolve().parents[3]
+from mmseqnet.testing import REPO_ROOT, reference_path, skip_without_reference
 
 
 def original_head_weights():
@@ -81,7 +78,7 @@ def test_every_original_key_loads_strictly():
         state_dict[key] = torch.zeros(
             shape, dtype=torch.int64 if dtype == 'int64' else torch.float16)
     converted = convert_seqnet_state_dict(state_dict)
-    cfg = Config.fromfile(str(REPO / 'configs/_base_/models/seqnet_r50.py'))
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs/_base_/models/seqnet_r50.py'))
     cfg.model.roi_head.embedding_head.loss_reid.update(
         num_person_ids=len(state_dict['roi_heads.reid_loss.lut']),
         queue_size=len(state_dict['roi_heads.reid_loss.cq']))
@@ -94,13 +91,13 @@ def test_command_line_tool(tmp_path):
     torch.save(dict(model=original_head_weights(), epoch=3), src)
     subprocess.run([
         sys.executable,
-        str(REPO / 'tools/model_converters/seqnet_to_mmseqnet.py'),
+        str(REPO_ROOT / 'tools/model_converters/seqnet_to_mmseqnet.py'),
         str(src),
         str(dst)
     ],
                    check=True,
-                   cwd=REPO,
-                   env={'PYTHONPATH': str(REPO)},
+                   cwd=REPO_ROOT,
+                   env={'PYTHONPATH': str(REPO_ROOT)},
                    capture_output=True)
     # loads weights-only through mmengine, as init_detector loads it
     out = _load_checkpoint(str(dst), map_location='cpu')
@@ -124,12 +121,12 @@ def test_command_line_tool_refuses_a_crafted_file(tmp_path):
     torch.save(dict(model=original_head_weights(), epoch=Payload(marker)), src)
     run = subprocess.run([
         sys.executable,
-        str(REPO / 'tools/model_converters/seqnet_to_mmseqnet.py'),
+        str(REPO_ROOT / 'tools/model_converters/seqnet_to_mmseqnet.py'),
         str(src),
         str(dst)
     ],
-                         cwd=REPO,
-                         env={'PYTHONPATH': str(REPO)},
+                         cwd=REPO_ROOT,
+                         env={'PYTHONPATH': str(REPO_ROOT)},
                          capture_output=True,
                          text=True)
     assert run.returncode != 0

@@ -3,13 +3,12 @@ import re
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmdet.registry import MODELS
+from mmengine.config import Config
 
 from mmseqnet.models.utils import (convert_gfn_checkpoint,
                                    convert_gfn_state_dict)
-from mmseqnet.testing import reference_path, skip_without_reference
-from ..conftest import REPO
+from mmseqnet.testing import REPO_ROOT, reference_path, skip_without_reference
 
 KEYS = reference_path('seqnext_official', 'state_dict_keys.txt')
 
@@ -44,7 +43,7 @@ def test_narrow_reference_layout_fills_the_narrow_config():
     state_dict = fake_state_dict(KEYS)
     converted = convert_gfn_checkpoint({'model': state_dict, 'epoch': 3})
     cfg = Config.fromfile(
-        str(REPO / 'configs/seqnext/seqnext_gfn_prw_narrow.py')).model
+        str(REPO_ROOT / 'configs/seqnext/seqnext_gfn_prw_narrow.py')).model
     cfg.roi_head.embedding_head.loss_reid.num_person_ids = 482
     model = MODELS.build(cfg)
     expected = {

@@ -4,7 +4,6 @@ leaving those weights at their initial values (mmengine only logs them).
 Both load MMEngine checkpoints weights-only and refuse crafted ones."""
 import runpy
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +14,9 @@ from torch import nn
 
 from mmseqnet.apis import PersonSearcher
 from mmseqnet.engine import CheckpointMismatchError, check_checkpoint_fits
+from mmseqnet.testing import REPO_ROOT
 from mmseqnet.utils.safe_loading import UnsafeCheckpointError
-
-from .tiny_detector import TinyPersonSearchDetector
-
-REPO = Path(__file__).resolve().parents[2]
+from mmseqnet.testing import TinyPersonSearchDetector
 
 
 def tiny_state(width):
@@ -117,7 +114,7 @@ def run_test_tool(monkeypatch, work_dir, *args):
         'tools/test.py', *args, '--work-dir',
         str(work_dir), '--cfg-options', f'experiment_name={work_dir.name}'
     ])
-    runpy.run_path(str(REPO / 'tools' / 'test.py'), run_name='__main__')
+    runpy.run_path(str(REPO_ROOT / 'tools' / 'test.py'), run_name='__main__')
 
 
 def test_test_tool_stops_on_a_checkpoint_of_another_config(

@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 from mmseqnet.apis import Gallery, PersonSearcher
 
-from .tiny_detector import TinyPersonSearchDetector
+from mmseqnet.testing import TinyPersonSearchDetector
 
 
 @pytest.fixture
