@@ -5,11 +5,18 @@ a model: gallery samples (detections, scores, embeddings and ground truth)
 and query samples (the query box, then the query frame's other persons as
 CBGM context), as dicts of tensors, plus the ``queries`` metainfo. Used by
 ``tools/analysis_tools/benchmark_metric.py`` and the evaluation tests.
+
+:func:`make_scene` and :func:`scene_samples` make a small scene with exact,
+hand-checkable answers (one-hot embeddings by identity) for the metric and
+tool tests.
 """
 from typing import List, NamedTuple
 
 import numpy as np
 import torch
+from mmdet.structures import DetDataSample
+from mmengine.evaluator import Evaluator
+from mmengine.structures import InstanceData
 
 
 class MetricSamples(NamedTuple):
@@ -143,3 +150,128 @@ def synthetic_prw_samples(num_queries: int = 2057,
 def _unit(v: np.ndarray) -> np.ndarray:
     """Rows scaled to unit norm."""
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+SCENE_DIM = 128
+
+
+def make_scene(protocol, seed=0, num_images=12, num_ids=5):
+    """Images (name, cam, persons) with every identity in >= 2 images, an
+    unlabeled person per image and queries, as plain dicts."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(num_images):
+        pids = [i % num_ids, (i + 2) % num_ids, -1]
+        boxes = []
+        for k in range(len(pids)):
+            x, y = 200 * k + rng.uniform(0, 50), rng.uniform(0, 50)
+            boxes.append(
+                [x, y, x + rng.uniform(30, 90), y + rng.uniform(80, 200)])
+        images.append(
+            dict(
+                img_name=(f'c{i % 3 + 1}s1_{i:06d}.jpg'
+                          if protocol == 'prw' else f's{i}.jpg'),
+                cam_id=i % 3 + 1 if protocol == 'prw' else -1,
+                boxes=np.array(boxes, np.float32),
+                pids=np.array(pids, np.int64)))
+    queries = []
+    for pid in range(num_ids):
+        holders = [img for img in images if pid in img['pids']]
+        img = holders[0]
+        k = list(img['pids']).index(pid)
+        query = dict(
+            img_name=img['img_name'],
+            bbox=img['boxes'][k],
+            person_id=pid,
+            cam_id=img['cam_id'],
+            gallery=None)
+        if protocol == 'cuhk_sysu':
+            names = [h['img_name'] for h in holders[1:]]
+            boxes = [
+                h['boxes'][list(h['pids']).index(pid)] for h in holders[1:]
+            ]
+            negatives = [i['img_name'] for i in images if i not in holders]
+            query['gallery'] = dict(
+                img_names=names + negatives,
+                bboxes=np.array(boxes + [[np.nan] * 4] * len(negatives),
+                                np.float32),
+                all_test_images=False)
+        queries.append(query)
+    return images, queries
+
+
+def _scene_embeddings(pids, rng=None):
+    """One-hot by identity (unlabeled persons get their own unused axis),
+    or random unit vectors when rng is given."""
+    if rng is not None:
+        v = rng.normal(size=(len(pids), SCENE_DIM))
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+    out = np.zeros((len(pids), SCENE_DIM))
+    for row, pid in enumerate(pids):
+        out[row, pid if pid >= 0 else SCENE_DIM - 1 - row] = 1
+    return out
+
+
+def scene_samples(images, queries, rng=None, score=0.9):
+    """DetDataSamples as the SeqNet detector returns them, ground-truth
+    boxes as detections."""
+    samples = []
+    for img in images:
+        sample = DetDataSample(
+            metainfo=dict(
+                img_name=img['img_name'],
+                cam_id=img['cam_id'],
+                sample_type='gallery'))
+        n = len(img['boxes'])
+        sample.pred_instances = InstanceData(
+            bboxes=torch.tensor(img['boxes']),
+            scores=torch.full((n, ), score),
+            labels=torch.zeros(n, dtype=torch.long),
+            embeddings=torch.tensor(
+                _scene_embeddings(img['pids'], rng) * score, dtype=torch.float32))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor(img['boxes']),
+            labels=torch.zeros(n, dtype=torch.long),
+            person_ids=torch.tensor(img['pids']))
+        samples.append(sample)
+    by_name = {img['img_name']: img for img in images}
+    for index, query in enumerate(queries):
+        img = by_name[query['img_name']]
+        k = list(img['pids']).index(query['person_id'])
+        # SeqNet's layout: row 0 the query box (forced into the query
+        # image's gallery path), then the other persons (CBGM context)
+        others = [j for j in range(len(img['pids'])) if j != k]
+        pids = [query['person_id']] + list(img['pids'][others])
+        boxes = np.vstack([query['bbox'][None], img['boxes'][others]])
+        sample = DetDataSample(
+            metainfo=dict(
+                img_name=query['img_name'],
+                cam_id=query['cam_id'],
+                sample_type='query',
+                query_index=index,
+                query_bbox=query['bbox'],
+                query_person_id=query['person_id']))
+        embeddings = _scene_embeddings(pids, rng)
+        # CBGM gives the query's match the LARGEST matched weight, so a
+        # negative image holding a context person would tie with the true
+        # matches; context persons are made less similar to keep the
+        # perfect case perfect
+        embeddings[1:] *= 0.5
+        sample.pred_instances = InstanceData(
+            bboxes=torch.tensor(boxes),
+            scores=torch.ones(len(boxes)),
+            labels=torch.zeros(len(boxes), dtype=torch.long),
+            embeddings=torch.tensor(embeddings, dtype=torch.float32))
+        samples.append(sample)
+    return samples
+
+
+def evaluate_metric(metric, protocol, images, queries, samples):
+    """Run ``metric`` over ``samples`` in two batches, as the test loop does."""
+    evaluator = Evaluator([metric])
+    evaluator.dataset_meta = dict(
+        classes=('person', ), protocol=protocol, queries=queries)
+    # two batches, as the test loop feeds them
+    evaluator.process(samples[:5])
+    evaluator.process(samples[5:])
+    return evaluator.evaluate(len(samples))

@@ -3,12 +3,11 @@
 import mmcv
 import numpy as np
 import pytest
-# tests/ is on sys.path: it holds the session's conftest.py.
-from test_evaluation.test_metrics.test_person_search_metric import (
-    data_samples, evaluate, make_scene)
 
 from mmseqnet.evaluation import PersonSearchMetric
 from mmseqnet.testing import load_tool
+from mmseqnet.testing.metric_samples import (evaluate_metric, make_scene,
+                                             scene_samples)
 from mmseqnet.visualization import PALETTE
 
 
@@ -25,9 +24,9 @@ def test_visualize_search(tmp_path):
         mmcv.imwrite(canvas, str(img_dir / img['img_name']))
     results_file = str(tmp_path / 'search.json')
     # random features: a mix of correct and wrong matches
-    evaluate(
+    evaluate_metric(
         PersonSearchMetric(results_file=results_file), 'prw', images, queries,
-        data_samples(images, queries, rng=np.random.default_rng(0)))
+        scene_samples(images, queries, rng=np.random.default_rng(0)))
 
     written = tool.visualize(
         results_file,

@@ -4,142 +4,20 @@ import numpy as np
 import pytest
 import torch
 from mmdet.structures import DetDataSample
-from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData
 
 from mmseqnet.evaluation import PersonSearchMetric
-from mmseqnet.testing.metric_samples import synthetic_prw_samples
-
-DIM = 128
-
-
-def make_scene(protocol, seed=0, num_images=12, num_ids=5):
-    """Images (name, cam, persons) with every identity in >= 2 images, an
-    unlabeled person per image and queries, as plain dicts."""
-    rng = np.random.default_rng(seed)
-    images = []
-    for i in range(num_images):
-        pids = [i % num_ids, (i + 2) % num_ids, -1]
-        boxes = []
-        for k in range(len(pids)):
-            x, y = 200 * k + rng.uniform(0, 50), rng.uniform(0, 50)
-            boxes.append(
-                [x, y, x + rng.uniform(30, 90), y + rng.uniform(80, 200)])
-        images.append(
-            dict(
-                img_name=(f'c{i % 3 + 1}s1_{i:06d}.jpg'
-                          if protocol == 'prw' else f's{i}.jpg'),
-                cam_id=i % 3 + 1 if protocol == 'prw' else -1,
-                boxes=np.array(boxes, np.float32),
-                pids=np.array(pids, np.int64)))
-    queries = []
-    for pid in range(num_ids):
-        holders = [img for img in images if pid in img['pids']]
-        img = holders[0]
-        k = list(img['pids']).index(pid)
-        query = dict(
-            img_name=img['img_name'],
-            bbox=img['boxes'][k],
-            person_id=pid,
-            cam_id=img['cam_id'],
-            gallery=None)
-        if protocol == 'cuhk_sysu':
-            names = [h['img_name'] for h in holders[1:]]
-            boxes = [
-                h['boxes'][list(h['pids']).index(pid)] for h in holders[1:]
-            ]
-            negatives = [i['img_name'] for i in images if i not in holders]
-            query['gallery'] = dict(
-                img_names=names + negatives,
-                bboxes=np.array(boxes + [[np.nan] * 4] * len(negatives),
-                                np.float32),
-                all_test_images=False)
-        queries.append(query)
-    return images, queries
-
-
-def embed(pids, rng=None):
-    """One-hot by identity (unlabeled persons get their own unused axis),
-    or random unit vectors when rng is given."""
-    if rng is not None:
-        v = rng.normal(size=(len(pids), DIM))
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-    out = np.zeros((len(pids), DIM))
-    for row, pid in enumerate(pids):
-        out[row, pid if pid >= 0 else DIM - 1 - row] = 1
-    return out
-
-
-def data_samples(images, queries, rng=None, score=0.9):
-    """DetDataSamples as the SeqNet detector returns them, ground-truth
-    boxes as detections."""
-    samples = []
-    for img in images:
-        sample = DetDataSample(
-            metainfo=dict(
-                img_name=img['img_name'],
-                cam_id=img['cam_id'],
-                sample_type='gallery'))
-        n = len(img['boxes'])
-        sample.pred_instances = InstanceData(
-            bboxes=torch.tensor(img['boxes']),
-            scores=torch.full((n, ), score),
-            labels=torch.zeros(n, dtype=torch.long),
-            embeddings=torch.tensor(
-                embed(img['pids'], rng) * score, dtype=torch.float32))
-        sample.gt_instances = InstanceData(
-            bboxes=torch.tensor(img['boxes']),
-            labels=torch.zeros(n, dtype=torch.long),
-            person_ids=torch.tensor(img['pids']))
-        samples.append(sample)
-    by_name = {img['img_name']: img for img in images}
-    for index, query in enumerate(queries):
-        img = by_name[query['img_name']]
-        k = list(img['pids']).index(query['person_id'])
-        # SeqNet's layout: row 0 the query box (forced into the query
-        # image's gallery path), then the other persons (CBGM context)
-        others = [j for j in range(len(img['pids'])) if j != k]
-        pids = [query['person_id']] + list(img['pids'][others])
-        boxes = np.vstack([query['bbox'][None], img['boxes'][others]])
-        sample = DetDataSample(
-            metainfo=dict(
-                img_name=query['img_name'],
-                cam_id=query['cam_id'],
-                sample_type='query',
-                query_index=index,
-                query_bbox=query['bbox'],
-                query_person_id=query['person_id']))
-        embeddings = embed(pids, rng)
-        # CBGM gives the query's match the LARGEST matched weight, so a
-        # negative image holding a context person would tie with the true
-        # matches; context persons are made less similar to keep the
-        # perfect case perfect
-        embeddings[1:] *= 0.5
-        sample.pred_instances = InstanceData(
-            bboxes=torch.tensor(boxes),
-            scores=torch.ones(len(boxes)),
-            labels=torch.zeros(len(boxes), dtype=torch.long),
-            embeddings=torch.tensor(embeddings, dtype=torch.float32))
-        samples.append(sample)
-    return samples
-
-
-def evaluate(metric, protocol, images, queries, samples):
-    evaluator = Evaluator([metric])
-    evaluator.dataset_meta = dict(
-        classes=('person', ), protocol=protocol, queries=queries)
-    # two batches, as the test loop feeds them
-    evaluator.process(samples[:5])
-    evaluator.process(samples[5:])
-    return evaluator.evaluate(len(samples))
+from mmseqnet.testing.metric_samples import (evaluate_metric, make_scene,
+                                             scene_samples,
+                                             synthetic_prw_samples)
 
 
 @pytest.mark.parametrize('protocol', ['prw', 'cuhk_sysu'])
 def test_perfect_features_give_perfect_numbers(protocol):
     images, queries = make_scene(protocol)
     metric = PersonSearchMetric(multi_view=protocol == 'prw')
-    results = evaluate(metric, protocol, images, queries,
-                       data_samples(images, queries))
+    results = evaluate_metric(metric, protocol, images, queries,
+                       scene_samples(images, queries))
     expected_keys = [
         'det_AP', 'det_recall', 'det_AP_labeled', 'det_recall_labeled', 'mAP',
         'top1', 'top5', 'top10', 'mAP_cbgm', 'top1_cbgm', 'top5_cbgm',
@@ -169,9 +47,9 @@ def test_perfect_features_give_perfect_numbers(protocol):
 def test_random_features_score_far_less(protocol):
     images, queries = make_scene(protocol, num_images=30, num_ids=8)
     metric = PersonSearchMetric()
-    results = evaluate(
+    results = evaluate_metric(
         metric, protocol, images, queries,
-        data_samples(images, queries, rng=np.random.default_rng(1)))
+        scene_samples(images, queries, rng=np.random.default_rng(1)))
     # detection does not depend on features
     assert results['person_search/det_recall'] == pytest.approx(1)
     assert results['person_search/mAP'] < 0.5
@@ -181,15 +59,15 @@ def test_random_features_score_far_less(protocol):
 
 def test_detection_threshold_and_repeated_samples():
     images, queries = make_scene('prw')
-    low = data_samples(images, queries, score=0.4)
+    low = scene_samples(images, queries, score=0.4)
     metric = PersonSearchMetric(cbgm=False)
-    results = evaluate(metric, 'prw', images, queries, low)
+    results = evaluate_metric(metric, 'prw', images, queries, low)
     # every detection under det_score_thr: nothing detected, nothing found
     assert results['person_search/det_recall'] == 0
     assert results['person_search/mAP'] == 0
     assert 'person_search/mAP_cbgm' not in results
 
-    samples = data_samples(images, queries)
+    samples = scene_samples(images, queries)
     metric = PersonSearchMetric()
     metric.dataset_meta = dict(protocol='prw', queries=queries)
     metric.process(None, [s.to_dict() for s in samples])
@@ -212,8 +90,8 @@ def test_query_without_gt_is_counted(tmp_path):
             gallery=None))
     results_file = str(tmp_path / 'search.json')
     metric = PersonSearchMetric(results_file=results_file)
-    results = evaluate(metric, 'prw', images, queries,
-                       data_samples(images, queries))
+    results = evaluate_metric(metric, 'prw', images, queries,
+                       scene_samples(images, queries))
     assert results['person_search/num_queries'] == len(queries)
     assert results['person_search/num_queries_without_gt'] == 1
     assert results['person_search/mAP'] == pytest.approx(1)
@@ -274,10 +152,10 @@ def test_query_side_of_cbgm():
 
 def test_cbgm_without_context_equals_plain():
     images, queries = make_scene('prw')
-    samples = data_samples(images, queries, rng=np.random.default_rng(2))
+    samples = scene_samples(images, queries, rng=np.random.default_rng(2))
     for sample in samples[len(images):]:
         sample.pred_instances = sample.pred_instances[:1]
-    results = evaluate(PersonSearchMetric(), 'prw', images, queries, samples)
+    results = evaluate_metric(PersonSearchMetric(), 'prw', images, queries, samples)
     assert results['person_search/mAP_cbgm'] == results['person_search/mAP']
     assert results['person_search/mAP'] < 1
 
@@ -309,7 +187,7 @@ def test_bad_configuration_and_samples():
 
 def test_non_finite_embeddings_and_unknown_query_are_rejected():
     images, queries = make_scene('prw')
-    samples = data_samples(images, queries)
+    samples = scene_samples(images, queries)
     metric = PersonSearchMetric()
     metric.dataset_meta = dict(protocol='prw', queries=queries)
     gallery = samples[0]
