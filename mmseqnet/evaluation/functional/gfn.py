@@ -1,5 +1,9 @@
 """Gallery Filter Network scores and the re-weighting of similarities."""
+from typing import NamedTuple
+
 import numpy as np
+
+from .ranking import average_precision, stable_topk
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -68,3 +72,50 @@ def gfn_reweight(similarities: np.ndarray, image_inds: np.ndarray,
                          f'similarities but {image_inds.shape[0]} image '
                          'indices')
     return similarities * np.asarray(image_scores)[image_inds]
+
+
+class GFNRetrieval(NamedTuple):
+    """Retrieval of gallery images by their GFN scores alone.
+
+    Attributes:
+        ap (np.ndarray): (Q,) average precision over each query's gallery
+            images (NaN without a positive image).
+        top1 (np.ndarray): (Q,) bool, the best-scored image holds the
+            person (ties: the first image).
+    """
+    ap: np.ndarray
+    top1: np.ndarray
+
+
+def gfn_retrieval(image_scores: np.ndarray, positives: np.ndarray,
+                  galleries: np.ndarray) -> GFNRetrieval:
+    """Rank each query's gallery images by GFN score (GFN's "GFN-only"
+    retrieval numbers): a positive image holds the query person.
+
+    Args:
+        image_scores (np.ndarray): (Q, M) GFN scores.
+        positives (np.ndarray): (Q, M) bool, image holds the query person.
+        galleries (np.ndarray): (Q, M) bool, image is in the query's
+            gallery.
+
+    Returns:
+        GFNRetrieval: Per-query AP and top-1.
+    """
+    image_scores = np.asarray(image_scores, dtype=np.float64)
+    positives = np.asarray(positives, dtype=bool)
+    galleries = np.asarray(galleries, dtype=bool)
+    if not image_scores.shape == positives.shape == galleries.shape:
+        raise ValueError(f'gfn_retrieval: image_scores {image_scores.shape}, '
+                         f'positives {positives.shape} and galleries '
+                         f'{galleries.shape} must have one shape (Q, M)')
+    ap = np.full(len(image_scores), np.nan)
+    top1 = np.zeros(len(image_scores), dtype=bool)
+    for q, (scores, pos,
+            gallery) in enumerate(zip(image_scores, positives, galleries)):
+        scores, pos = scores[gallery], pos[gallery]
+        if len(scores) == 0:
+            continue
+        top1[q] = pos[stable_topk(scores, 1)[0]]
+        if pos.any():
+            ap[q] = average_precision(pos, scores)
+    return GFNRetrieval(ap, top1)

@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from mmseqnet.evaluation.functional import gfn_reweight, gfn_scores
+from mmseqnet.evaluation.functional import (gfn_retrieval, gfn_reweight,
+                                            gfn_scores)
 
 
 def test_gfn_scores_by_hand():
@@ -36,3 +37,18 @@ def test_gfn_reweight_by_hand():
     np.testing.assert_allclose(out, [0.63, 0.15, 0.06])
     with pytest.raises(ValueError, match='image indices'):
         gfn_reweight(np.array([0.9]), np.array([0, 1]), np.array([0.7]))
+
+
+def test_gfn_retrieval_by_hand():
+    scores = np.array([[0.7, 0.5, 0.6, 0.9], [0.3, 0.3, 0.2, 0.1]])
+    positives = np.array([[False, True, True, True],
+                          [True, True, False, False]])
+    galleries = np.array([[True, True, True, False], [True, True, True, True]])
+    result = gfn_retrieval(scores, positives, galleries)
+    # Query 0 over images 0-2: ranking 0.7 (neg), 0.6 (pos), 0.5 (pos):
+    # AP = (1/2 + 2/3) / 2; top-1 wrong.
+    # Query 1: the two positives tie first: AP 1, top-1 right.
+    np.testing.assert_allclose(result.ap, [(1 / 2 + 2 / 3) / 2, 1.0])
+    assert result.top1.tolist() == [False, True]
+    empty = gfn_retrieval(scores, np.zeros((2, 4), bool), galleries)
+    assert np.isnan(empty.ap).all()
