@@ -55,6 +55,7 @@ def build_inference_pipeline(cfg: Config) -> Compose:
         return Compose(pipeline)
 
 
+# Listed with mmseqnet's other changes to its stack: mmseqnet/utils/compat.py
 _det_inferencer_init_pipeline = DetInferencer._init_pipeline
 
 

@@ -1,4 +1,4 @@
-"""Everything ``import mmseqnet`` changes in MMEngine, and why.
+"""Everything ``import mmseqnet`` changes in MMEngine and mmdet, and why.
 
 Applied once, on ``import mmseqnet`` (our tools import it before they read a
 config), so users need no patched environment. This is the complete list;
@@ -37,6 +37,15 @@ nothing else in mmseqnet alters another library's behaviour:
    virtual environment it does not recognise the standard library
    (``import os``), and then rejects ``_base_ = [...]``. The standard
    library is built in.
+
+4. mmdet's ``DetInferencer`` refuses a test pipeline without mmcv's
+   ``LoadImageFromFile``; mmseqnet's configs load with the checked
+   ``LoadCheckedImageFromFile``. For such a pipeline (only where mmdet would
+   raise) ``DetInferencer._init_pipeline`` builds the pipeline with
+   :func:`mmseqnet.apis.build_inference_pipeline`; every other pipeline is
+   handled by mmdet as before. The patch sits beside that function in
+   ``mmseqnet/apis/inference_pipeline.py`` (the utilities do not import the
+   API layer).
 """
 import os.path as osp
 import sys
