@@ -13,3 +13,8 @@ model = dict(
     roi_head=dict(
         embedding_head=dict(
             loss_reid=dict(num_person_ids=5532, queue_size=5000))))
+
+# 11206 images in batches of 8: 1400 iterations, GFN's warm-up is 1000.
+param_scheduler = [
+    dict(_base_.param_scheduler[0], end=1000), _base_.param_scheduler[1]
+]

@@ -38,8 +38,10 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=8,
-    # GFN: a random sampler, no aspect-ratio grouping.
+    # GFN: a random sampler, no aspect-ratio grouping, incomplete batches
+    # dropped.
     batch_sampler=None,
+    drop_last=True,
     dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
@@ -51,3 +53,9 @@ model = dict(
     roi_head=dict(
         embedding_head=dict(
             loss_reid=dict(num_person_ids=483, queue_size=500))))
+
+# GFN warms up over min(1000, iterations of epoch 0 - 1): 5704 frames in
+# batches of 8 make 713 iterations.
+param_scheduler = [
+    dict(_base_.param_scheduler[0], end=712), _base_.param_scheduler[1]
+]

@@ -42,3 +42,7 @@ train_dataloader = dict(batch_size=12)
 optim_wrapper = dict(
     optimizer=dict(
         _delete_=True, type='SGD', lr=0.003, momentum=0.9, weight_decay=5e-4))
+# Warm-up over epoch 0's 475 iterations (batches of 12) minus one, as GFN.
+param_scheduler = [
+    dict(_base_.param_scheduler[0], end=474), _base_.param_scheduler[1]
+]
