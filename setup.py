@@ -22,7 +22,8 @@ HERE = osp.dirname(osp.abspath(__file__))
 # Tested pins. mmdet 3.3 refuses mmcv >= 2.2; setuptools >= 82 drops
 # pkg_resources, which mmcv's build, openmim and mmengine still import.
 INSTALL_REQUIRES = [
-    'torch>=2.0',
+    # Weights-only loading of MMEngine checkpoints (mmseqnet.utils.safe_loading).
+    'torch>=2.5',
     'mmcv>=2.1.0,<2.2.0',
     'mmdet==3.3.0',
     'mmengine>=0.10.4,<0.11.0',

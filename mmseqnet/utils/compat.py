@@ -1,4 +1,5 @@
-"""Everything ``import mmseqnet`` changes in MMEngine and mmdet, and why.
+"""Everything ``import mmseqnet`` changes in MMEngine, mmdet and mmpretrain,
+and why.
 
 Applied once, on ``import mmseqnet`` (our tools import it before they read a
 config), so users need no patched environment. This is the complete list;
@@ -46,7 +47,15 @@ nothing else in mmseqnet alters another library's behaviour:
    handled by mmdet as before. The patch sits beside that function in
    ``mmseqnet/apis/inference_pipeline.py`` (the utilities do not import the
    API layer).
+
+5. mmpretrain's model registry imports all of ``mmpretrain.models`` on its
+   first lookup, and its multimodal parts import torchvision, which mmseqnet
+   does not need (and which has no CPU build on every registry). Without
+   torchvision the registry serves what is imported (ConvNeXt and its
+   layers, for SeqNeXt) instead of failing every lookup; the rest of
+   mmpretrain stays unavailable. With torchvision nothing changes.
 """
+import importlib.util
 import os.path as osp
 import sys
 from urllib.error import URLError
@@ -56,6 +65,7 @@ from mmengine.config import config as mmengine_config
 from mmengine.config import utils as mmengine_config_utils
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
+from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 
 from .safe_loading import (load_checkpoint_file, load_checkpoint_url,
                            register_checkpoint_safe_globals)
@@ -122,3 +132,6 @@ def is_builtin_module(module_name: str) -> bool:
 if _is_builtin_module.__module__ == mmengine_config_utils.__name__:
     mmengine_config_utils._is_builtin_module = is_builtin_module
     mmengine_config._is_builtin_module = is_builtin_module
+
+if importlib.util.find_spec('torchvision') is None:
+    PRETRAIN_MODELS._imported = True

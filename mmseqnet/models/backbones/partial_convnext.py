@@ -1,21 +1,11 @@
 """mmpretrain's ConvNeXt cut before its last stage(s), as a detection stem."""
-import importlib.util
 from typing import Sequence, Union
 
 import torch
 from mmdet.registry import MODELS
 from mmdet.utils import OptMultiConfig
 from mmpretrain.models.backbones import ConvNeXt
-from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from torch import nn
-
-if importlib.util.find_spec('torchvision') is None:
-    # mmpretrain's registry imports all of mmpretrain.models on its first
-    # lookup, and its multimodal metrics import torchvision, which mmseqnet
-    # does not need. Without torchvision, let the registry serve what is
-    # imported (ConvNeXt and its layers: LN2d, and mmcv's GELU) instead of
-    # failing every lookup; the rest of mmpretrain stays unavailable.
-    PRETRAIN_MODELS._imported = True
 
 CONVNEXT_INIT = [
     dict(type='TruncNormal', layer=['Conv2d', 'Linear'], std=.02, bias=0.),
