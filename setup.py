@@ -22,7 +22,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 # Tested pins. mmdet 3.3 refuses mmcv >= 2.2; setuptools >= 82 drops
 # pkg_resources, which mmcv's build, openmim and mmengine still import.
 INSTALL_REQUIRES = [
-    # Weights-only loading of MMEngine checkpoints (mmseqnet.utils.safe_loading).
+    # Weights-only loading of MMEngine checkpoints (utils/safe_loading.py).
     'torch>=2.5',
     'mmcv>=2.1.0,<2.2.0',
     'mmdet==3.3.0',

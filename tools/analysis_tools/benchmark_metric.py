@@ -29,7 +29,7 @@ from mmengine.logging import MMLogger
 from mmseqnet.evaluation import PersonSearchMetric
 from mmseqnet.evaluation.functional import (eval_detection, eval_search,
                                             prw_galleries)
-from mmseqnet.evaluation.metrics.person_search_metric import CBGM_DEFAULTS
+from mmseqnet.evaluation.functional import CBGM_DEFAULTS
 from mmseqnet.testing.metric_samples import synthetic_prw_samples
 
 

@@ -20,6 +20,10 @@ MAX_ENUMERATED_COLUMNS = 63
 # graph's largest |weight| count as tied; tied graphs go to scipy, so that its
 # choice among equal matchings, and its rounding, decide them as before.
 TIE_TOLERANCE = 1e-9
+# Each protocol's CBGM setting: (k1 re-scored images, k2 query-side nodes).
+# The functions here default to PRW's.
+CBGM_DEFAULTS = {'cuhk_sysu': (10, 3), 'prw': (30, 4)}
+DEFAULT_K1, DEFAULT_K2 = CBGM_DEFAULTS['prw']
 
 
 class Matchings(NamedTuple):
@@ -39,8 +43,8 @@ def cbgm(sims: np.ndarray,
          image_ids: np.ndarray,
          gallery_feats: np.ndarray,
          context_feats: np.ndarray,
-         k1: int = 30,
-         k2: int = 4) -> np.ndarray:
+         k1: int = DEFAULT_K1,
+         k2: int = DEFAULT_K2) -> np.ndarray:
     """Re-score one query's gallery detections with its image context.
 
     1. The ``k1`` detections most similar to the query (ties: lower index

@@ -10,7 +10,7 @@ from typing import Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from .bbox_iou import bbox_iou
-from .cbgm import cbgm_updates
+from .cbgm import DEFAULT_K1, DEFAULT_K2, cbgm_updates
 
 # Rows up to this wide are counted by comparing every entry (see
 # _count_at_or_above).
@@ -161,8 +161,8 @@ def eval_search(query_feats: np.ndarray,
                 topk: Sequence[int] = (1, 5, 10),
                 num_matches: int = 0,
                 context_feats: Optional[Sequence[np.ndarray]] = None,
-                k1: int = 30,
-                k2: int = 4,
+                k1: int = DEFAULT_K1,
+                k2: int = DEFAULT_K2,
                 chunk_size: int = 128) -> SearchResult:
     """Rank every query's gallery detections and score the ranking.
 
@@ -226,8 +226,8 @@ def eval_search_variants(query_feats: np.ndarray,
                          topk: Sequence[int] = (1, 5, 10),
                          num_matches: int = 0,
                          context_feats: Optional[Sequence[np.ndarray]] = None,
-                         k1: int = 30,
-                         k2: int = 4,
+                         k1: int = DEFAULT_K1,
+                         k2: int = DEFAULT_K2,
                          chunk_size: int = 128,
                          plain: bool = True) -> Dict[str, SearchResult]:
     """:func:`eval_search` for several galleries of the same queries and

@@ -10,13 +10,10 @@ from mmengine.fileio import dump
 from mmengine.logging import MMLogger, print_log
 from terminaltables import AsciiTable
 
-from ..functional import (QueryGalleries, SearchResult, bbox_iou,
-                          cuhk_sysu_galleries, eval_detection,
+from ..functional import (CBGM_DEFAULTS, QueryGalleries, SearchResult,
+                          bbox_iou, cuhk_sysu_galleries, eval_detection,
                           eval_search_variants, prw_galleries,
                           summarize_search)
-
-# k1 (re-scored images) and k2 (query-side nodes) of CBGM per protocol.
-CBGM_DEFAULTS = {'cuhk_sysu': (10, 3), 'prw': (30, 4)}
 
 
 @METRICS.register_module()
