@@ -3,7 +3,11 @@
 Each dataset is generated once per test session into a temporary directory;
 tests must not modify it (copy it first, see ``shutil.copytree``).
 """
+import logging
+import shutil
+
 import pytest
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from mmseqnet.datasets.synthetic import generate_cuhk_sysu, generate_prw
@@ -46,3 +50,23 @@ def synthetic_cuhk_root(synthetic_cuhk):
 def synthetic_prw_root(synthetic_prw):
     """Root directory of a synthetic PRW dataset (read-only)."""
     return synthetic_prw[0]
+
+
+@pytest.fixture
+def prw_copy(synthetic_prw_root, tmp_path):
+    """A copy of the synthetic PRW dataset that a test may modify."""
+    root = tmp_path / 'prw'
+    shutil.copytree(synthetic_prw_root, root)
+    return root
+
+
+@pytest.fixture
+def logged():
+    """Messages logged through mmengine's current logger."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

@@ -15,7 +15,6 @@ import glob
 import json
 import os
 import os.path as osp
-import platform
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ import time
 import numpy as np
 import torch
 from mmengine.config import Config
+
+from mmseqnet.utils.machine import cpu_name
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = 'configs/seqnet_light_synthetic_prw.py'
@@ -83,11 +84,11 @@ def make_dataset(args):
 
 def save_untrained(cfg, path):
     """The model as training starts from it, to score the untrained model."""
+    from mmdet.registry import MODELS
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
     from mmengine.runner import set_random_seed
 
-    from mmdet.registry import MODELS
     # A quiet current logger: init_weights reports every parameter.
     MMLogger.get_instance('run_demo', log_level='WARNING')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
@@ -169,18 +170,6 @@ def search_examples(args, config, checkpoint, out_dir):
         print(f'query {q} (person {query["person_id"]}): top-5 correct = '
               f'{correct} -> {out_file}')
     print(f'{hits}/{len(picks)} drawn queries have the right person first')
-
-
-def cpu_name():
-    """The CPU's model name (Linux), for the figures the demo prints."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
 
 
 def median_iteration_time(work_dir):

@@ -2,16 +2,13 @@
 or dropped, and counted in the log), images without persons (filtered in
 training, kept and evaluated in testing), query boxes outside their image
 (an error)."""
-import logging
 import re
-import shutil
 
 import numpy as np
 import pytest
 import scipy.io
 import torch
 from mmengine.evaluator import Evaluator
-from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 from PIL import Image
 
@@ -24,25 +21,6 @@ ANNOTATIONS_ONLY = [
     dict(type='LoadPersonSearchAnnotations'),
     dict(type='PackPersonSearchInputs')
 ]
-
-
-@pytest.fixture
-def prw_copy(synthetic_prw_root, tmp_path):
-    root = tmp_path / 'prw'
-    shutil.copytree(synthetic_prw_root, root)
-    return root
-
-
-@pytest.fixture
-def logged():
-    """Messages logged through mmengine's current logger."""
-    records = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def edit_annotation(root, frame, edit):

@@ -1,6 +1,5 @@
 import os
 import os.path as osp
-import shutil
 from collections import Counter
 
 import numpy as np
@@ -144,13 +143,6 @@ def test_lazy_init(tmp_path):
 
 
 # ------------------------------------------------------------------ errors
-@pytest.fixture
-def prw_copy(synthetic_prw_root, tmp_path):
-    root = tmp_path / 'prw'
-    shutil.copytree(synthetic_prw_root, root)
-    return root
-
-
 def test_missing_annotation_file(prw_copy, synthetic_prw):
     frame = synthetic_prw[1]['train_frames'][1]
     os.remove(prw_copy / 'annotations' / f'{frame}.jpg.mat')

@@ -37,6 +37,7 @@ from mmengine.config import DictAction
 from torch.utils.flop_counter import FlopCounterMode
 
 from mmseqnet.testing import reference_path
+from mmseqnet.utils.machine import cpu_name
 
 PATHS = ('gallery', 'query', 'query_context')
 FUSION_STEPS = ('fold_bn', 'sparse_roi_align', 'channels_last')
@@ -204,18 +205,6 @@ def peak_gflops(repeats: int = 5, size: int = 2048) -> float:
         torch.mm(a, b)
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
-
-
-def cpu_name() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or platform.machine()
 
 
 def load_frame(args) -> Tuple[np.ndarray, str]:

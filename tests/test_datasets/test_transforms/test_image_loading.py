@@ -1,14 +1,12 @@
 """Broken image files in a dataset: a clear error naming the file (dataset
 construction or LoadCheckedImageFromFile), or a logged skip in training
 when asked for."""
-import logging
 import shutil
 
 import cv2
 import numpy as np
 import pytest
 from mmcv.transforms import LoadImageFromFile
-from mmengine.logging import MMLogger
 from PIL import Image
 
 from mmseqnet.datasets import PRWDataset
@@ -19,25 +17,6 @@ TRAIN_PIPELINE = [
     dict(type='LoadPersonSearchAnnotations'),
     dict(type='PackPersonSearchInputs')
 ]
-
-
-@pytest.fixture
-def prw_copy(synthetic_prw_root, tmp_path):
-    root = tmp_path / 'prw'
-    shutil.copytree(synthetic_prw_root, root)
-    return root
-
-
-@pytest.fixture
-def logged():
-    """Messages logged through mmengine's current logger."""
-    records = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def frame_path(root, summary, split, index):
