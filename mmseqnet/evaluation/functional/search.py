@@ -229,7 +229,9 @@ def eval_search_variants(query_feats: np.ndarray,
                          k1: int = DEFAULT_K1,
                          k2: int = DEFAULT_K2,
                          chunk_size: int = 128,
-                         plain: bool = True) -> Dict[str, SearchResult]:
+                         plain: bool = True,
+                         image_weights: Optional[np.ndarray] = None
+                         ) -> Dict[str, SearchResult]:
     """:func:`eval_search` for several galleries of the same queries and
     detections, with and without CBGM, sharing the work they have in common.
 
@@ -266,6 +268,13 @@ def eval_search_variants(query_feats: np.ndarray,
             a few ``chunk_size * N`` arrays per variant). Defaults to 128.
         plain (bool): Also return the rankings without CBGM. Defaults to
             True.
+        image_weights (np.ndarray, optional): (Q, M) positive factor of
+            every similarity of query q to a detection of image m (GFN's
+            :func:`gfn_scores`), applied before ranking and CBGM: CBGM
+            selects by the weighted similarities and its re-scored value is
+            weighted too (its matching, within one image, is unchanged by a
+            factor). Products in float32. None: unweighted.
+            Defaults to None.
 
     Returns:
         Dict[str, SearchResult]: ``name`` (without CBGM, if ``plain``) and
@@ -285,6 +294,16 @@ def eval_search_variants(query_feats: np.ndarray,
                       galleries, context_feats)
     num_queries = len(query_feats)
     num_images = next(iter(variants.values())).masks.shape[1]
+    if image_weights is not None:
+        image_weights = np.asarray(image_weights, dtype=np.float32)
+        valid = (image_weights.shape == (num_queries, num_images)
+                 and bool(np.all(image_weights > 0))
+                 and bool(np.isfinite(image_weights).all()))
+        if not valid:
+            raise ValueError(
+                'eval_search: image_weights must be positive and finite, '
+                f'(Q={num_queries}, M={num_images}), got shape '
+                f'{image_weights.shape}')
     image_starts = np.searchsorted(det_image_ids, np.arange(num_images))
     image_ends = np.searchsorted(
         det_image_ids, np.arange(num_images), side='right')
@@ -309,6 +328,9 @@ def eval_search_variants(query_feats: np.ndarray,
     for chunk_start in range(0, num_queries, chunk_size):
         chunk = slice(chunk_start, min(chunk_start + chunk_size, num_queries))
         sims = query_feats[chunk] @ det_feats.T
+        if image_weights is not None:
+            weights = image_weights[chunk]
+            sims *= weights[:, det_image_ids]
         sorted_sims = None  # sorted when a dense gallery needs it
         for name, galleries in variants.items():
             masks = galleries.masks[chunk]
@@ -331,6 +353,10 @@ def eval_search_variants(query_feats: np.ndarray,
             if context_feats is not None:
                 updates = cbgm_updates(ranking.top[:, :k1], det_image_ids,
                                        det_feats, context_feats[chunk], k2)
+                if image_weights is not None:
+                    query, rows, values = updates
+                    updates = (query, rows,
+                               values * weights[query, det_image_ids[rows]])
                 _score_chunk(
                     _rescore_chunk(ranking, *updates, num_ranked), chunk_hits,
                     topk, num_ranked, results[name + '_cbgm'], chunk)

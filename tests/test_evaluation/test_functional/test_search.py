@@ -230,11 +230,19 @@ def reference_search(images,
                      protocol,
                      multi_view=False,
                      k12=None,
-                     topk=(1, 5, 10)):
-    """Per query: (AP or None without ground truth, found, [hit@k])."""
+                     topk=(1, 5, 10),
+                     image_weights=None):
+    """Per query: (AP or None without ground truth, found, [hit@k]).
+
+    ``image_weights[q][pos]`` multiplies query q's similarities in image
+    pos (GFN), CBGM's re-scored ones included."""
     by_name = {img['name']: pos for pos, img in enumerate(images)}
     outcomes = []
-    for query in queries:
+    for q, query in enumerate(queries):
+
+        def weight(pos, q=q):
+            return 1.0 if image_weights is None else image_weights[q][pos]
+
         # the gallery: (image position, ground-truth box or None) in order
         gallery, count_gt = [], 0
         if protocol == 'prw':
@@ -267,7 +275,10 @@ def reference_search(images,
                             img['name'] != query['img_name']:
                         gallery.append((pos, None))
         sims = {
-            pos: [np.dot(f, query['feat']) for f in images[pos]['feats']]
+            pos: [
+                np.dot(f, query['feat']) * weight(pos)
+                for f in images[pos]['feats']
+            ]
             for pos, _ in gallery
         }
         if k12 is not None:
@@ -285,7 +296,7 @@ def reference_search(images,
                 best = max(weights[i, j] for i, j in pairs)
                 for i, j in pairs:
                     if i == 0:
-                        sims[pos][j] = best
+                        sims[pos][j] = best * weight(pos)
         entries, found = [], 0
         for pos, gt in gallery:
             order = sorted(
@@ -395,12 +406,9 @@ def random_scene(seed, num_images=40, num_ids=8, dim=16):
     return images, queries
 
 
-def vectorised_search(images,
-                      queries,
-                      protocol,
-                      multi_view=False,
-                      k12=None,
-                      topk=(1, 5, 10)):
+def scene_inputs(images, queries, protocol, multi_view=False):
+    """The search arrays (query feats, image ids, boxes, feats) of a
+    :func:`random_scene` and its galleries."""
     names = [img['name'] for img in images]
     if protocol == 'prw':
         galleries = prw_galleries(names, [img['cam'] for img in images],
@@ -413,12 +421,24 @@ def vectorised_search(images,
         galleries = cuhk_sysu_galleries(names,
                                         [q['img_name'] for q in queries],
                                         [q['gallery'] for q in queries])
+    arrays = (np.stack([q['feat'] for q in queries]),
+              np.concatenate([[i] * len(img['dets'])
+                              for i, img in enumerate(images)]).astype(
+                                  np.int64),
+              np.concatenate([img['dets'] for img in images]),
+              np.concatenate([img['feats'] for img in images]))
+    return arrays, galleries
+
+
+def vectorised_search(images,
+                      queries,
+                      protocol,
+                      multi_view=False,
+                      k12=None,
+                      topk=(1, 5, 10)):
+    arrays, galleries = scene_inputs(images, queries, protocol, multi_view)
     return eval_search(
-        np.stack([q['feat'] for q in queries]),
-        np.concatenate([[i] * len(img['dets'])
-                        for i, img in enumerate(images)]).astype(np.int64),
-        np.concatenate([img['dets'] for img in images]),
-        np.concatenate([img['feats'] for img in images]),
+        *arrays,
         galleries,
         topk=topk,
         context_feats=None if k12 is None else [q['context'] for q in queries],
@@ -490,6 +510,52 @@ def test_search_variants_equal_each_variant_alone():
         eval_search_variants(
             *arrays, variants, context_feats=context, plain=False,
             **options)) == ['_cbgm', '_mv_cbgm']
+
+
+@pytest.mark.parametrize('protocol,multi_view,k12',
+                         [('prw', False, None), ('prw', True, (6, 3)),
+                          ('cuhk_sysu', False, (4, 2))])
+def test_search_with_image_weights_matches_reference(protocol, multi_view,
+                                                     k12):
+    images, queries = random_scene(seed=6)
+    weights = np.random.default_rng(0).uniform(0.27, 0.73,
+                                               (len(queries), len(images)))
+    expected = reference_search(
+        images, queries, protocol, multi_view, k12, image_weights=weights)
+    arrays, galleries = scene_inputs(images, queries, protocol, multi_view)
+    options = dict(
+        context_feats=None if k12 is None else [q['context'] for q in queries],
+        k1=k12[0] if k12 else 30,
+        k2=k12[1] if k12 else 4,
+        chunk_size=7,
+        plain=k12 is None)
+    name = '' if k12 is None else '_cbgm'
+    result = eval_search_variants(
+        *arrays, {'': galleries}, image_weights=weights, **options)[name]
+    unweighted = eval_search_variants(*arrays, {'': galleries},
+                                      **options)[name]
+    assert len(expected) == len(result.ap) > 20
+    for q, (ap, found, hits) in enumerate(expected):
+        if ap is None:
+            assert np.isnan(result.ap[q])
+        else:
+            assert result.ap[q] == pytest.approx(ap, abs=1e-6)
+        assert result.found[q] == found
+        assert result.hits[q].tolist() == hits
+    # the weights change the ranking
+    assert not np.allclose(
+        np.nan_to_num(result.ap), np.nan_to_num(unweighted.ap))
+
+
+def test_search_rejects_bad_image_weights():
+    images, queries = random_scene(seed=6)
+    arrays, galleries = scene_inputs(images, queries, 'cuhk_sysu')
+    for weights in (np.ones((len(queries), len(images) - 1)),
+                    np.zeros((len(queries), len(images))),
+                    np.full((len(queries), len(images)), np.nan)):
+        with pytest.raises(ValueError, match='image_weights'):
+            eval_search_variants(
+                *arrays, {'': galleries}, image_weights=weights)
 
 
 def test_search_rejects_non_finite_features():
