@@ -9,3 +9,6 @@ model = dict(
             _base_.gfn_head,
             memory=dict(
                 _base_.gfn_head.memory, num_images=11206, num_persons=55272))))
+# Also the numbers re-weighted by GFN scores and GFN-only retrieval.
+val_evaluator = dict(gfn=True)
+test_evaluator = val_evaluator

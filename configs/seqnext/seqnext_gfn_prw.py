@@ -3,3 +3,7 @@
 _base_ = './seqnext_prw.py'
 
 model = dict(roi_head=dict(gfn_head=_base_.gfn_head))
+# Also the numbers with every gallery image's similarities multiplied by its
+# GFN score for the query (with and without CBGM) and GFN-only retrieval.
+val_evaluator = dict(gfn=True)
+test_evaluator = val_evaluator

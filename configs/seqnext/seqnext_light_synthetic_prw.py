@@ -61,3 +61,6 @@ param_scheduler = [
     dict(_base_.param_scheduler[1], milestones=[7])
 ]
 randomness = dict(seed=0)
+# Also the numbers re-weighted by GFN scores and GFN-only retrieval.
+val_evaluator = dict(gfn=True)
+test_evaluator = val_evaluator

@@ -12,8 +12,8 @@ from terminaltables import AsciiTable
 
 from ..functional import (CBGM_DEFAULTS, QueryGalleries, SearchResult,
                           bbox_iou, cuhk_sysu_galleries, eval_detection,
-                          eval_search_variants, prw_galleries,
-                          summarize_search)
+                          eval_search_variants, gfn_retrieval, gfn_scores,
+                          prw_galleries, summarize_search)
 
 
 @METRICS.register_module()
@@ -47,7 +47,16 @@ class PersonSearchMetric(BaseMetric):
     ``num_queries``, ``num_queries_without_gt``; ``mAP_cbgm``,
     ``top{k}_cbgm`` with CBGM; ``mAP_mv``, ``top{k}_mv``,
     ``num_queries_without_gt_mv`` (and ``*_mv_cbgm``) with the multi-view
-    gallery. Values are fractions in [0, 1].
+    gallery. With ``gfn``: ``mAP_gfn``, ``top{k}_gfn`` (and ``*_gfn_cbgm``,
+    ``*_mv_gfn``, ``*_mv_gfn_cbgm``) with every similarity multiplied by the
+    GFN score of the query for the detection's image, CBGM applied to the
+    weighted similarities (see
+    :func:`~mmseqnet.evaluation.functional.eval_search_variants`); and the
+    GFN-only retrieval of gallery images by that score, ``gfn_mAP``,
+    ``gfn_top1`` (and ``gfn_mAP_mv``, ``gfn_top1_mv``) over the queries
+    whose gallery holds a positive image (see
+    :func:`~mmseqnet.evaluation.functional.gfn_retrieval`). Values are
+    fractions in [0, 1].
 
     Args:
         det_score_thr (float): Detections below this score are dropped
@@ -63,6 +72,11 @@ class PersonSearchMetric(BaseMetric):
             protocol default (CUHK-SYSU 3, PRW 4). Defaults to None.
         multi_view (bool): PRW only: also report the multi-view gallery
             (frames of the query's camera dropped). Defaults to False.
+        gfn (bool): Also report the numbers re-weighted by the Gallery
+            Filter Network and its GFN-only retrieval; every gallery sample
+            must carry ``scene_embedding`` (D,) and every query
+            ``gfn_filter`` (3, D), as a detector with ``roi_head.gfn_head``
+            outputs them. Defaults to False.
         topk (Sequence[int]): Ranks of the top-k accuracies.
             Defaults to (1, 5, 10).
         results_file (str, optional): Write a per-query JSON here: for every
@@ -84,6 +98,7 @@ class PersonSearchMetric(BaseMetric):
                  k1: Optional[int] = None,
                  k2: Optional[int] = None,
                  multi_view: bool = False,
+                 gfn: bool = False,
                  topk: Sequence[int] = (1, 5, 10),
                  results_file: Optional[str] = None,
                  collect_device: str = 'cpu',
@@ -106,6 +121,7 @@ class PersonSearchMetric(BaseMetric):
         self.k1 = k1
         self.k2 = k2
         self.multi_view = multi_view
+        self.gfn = gfn
         self.topk = topk
         self.results_file = results_file
 
@@ -135,7 +151,8 @@ class PersonSearchMetric(BaseMetric):
         Gallery samples keep their detections with score >= det_score_thr
         (boxes, scores, embeddings) and ground truth (boxes, person ids);
         query samples keep their query embedding and, with CBGM, their
-        CBGM query side (at most k2 rows).
+        CBGM query side (at most k2 rows). With ``gfn`` gallery samples also
+        keep their ``scene_embedding`` and queries their ``gfn_filter``.
 
         Args:
             data_batch (Any): The batch from the dataloader (unused).
@@ -199,8 +216,10 @@ class PersonSearchMetric(BaseMetric):
             for i, g in enumerate(gallery)
         ])
         det_bboxes = np.concatenate([g['bboxes'] for g in gallery])
-        outcomes = self._search(protocol, gallery, query_records, metas,
-                                det_image_ids, det_bboxes)
+        variants = self._gallery_variants(protocol, gallery, metas)
+        image_scores = self._gfn_image_scores(gallery, query_records)
+        outcomes = self._search(gallery, query_records, variants,
+                                det_image_ids, det_bboxes, image_scores)
         # Search mAP first: CheckpointHook(save_best='auto') takes the first
         # key.
         metrics: Dict[str, float] = {}
@@ -209,10 +228,12 @@ class PersonSearchMetric(BaseMetric):
             metrics[f'mAP{name}'] = summary['mAP']
             for k in self.topk:
                 metrics[f'top{k}{name}'] = summary[f'top{k}']
-            if not name.endswith('_cbgm'):
+            if not name.endswith(('_cbgm', '_gfn')):
                 metrics['num_queries'] = summary['num_queries']
                 metrics[f'num_queries_without_gt{name}'] = summary[
                     'num_queries_without_gt']
+        if image_scores is not None:
+            metrics.update(_gfn_only_metrics(image_scores, variants))
         metrics.update(det_metrics)
         self._log_tables(metrics, list(outcomes))
         if self.results_file is not None:
@@ -223,12 +244,15 @@ class PersonSearchMetric(BaseMetric):
                 f'Per-query search results written to {self.results_file}')
         return metrics
 
-    def _search(self, protocol: str, gallery: List[dict],
-                query_records: List[dict], metas: List[dict],
-                det_image_ids: np.ndarray,
-                det_bboxes: np.ndarray) -> Dict[str, SearchResult]:
+    def _search(
+        self, gallery: List[dict], query_records: List[dict],
+        variants: Dict[str, QueryGalleries], det_image_ids: np.ndarray,
+        det_bboxes: np.ndarray, image_scores: Optional[np.ndarray]
+    ) -> Dict[str, SearchResult]:
         """Rank and score every gallery variant, keyed by metric-name
-        suffix ('', '_cbgm', '_mv', '_mv_cbgm')."""
+        suffix ('', '_cbgm', '_mv', '_mv_cbgm'), and with ``image_scores``
+        (Q, M) also weighted by them ('_gfn', '_gfn_cbgm', '_mv_gfn',
+        '_mv_gfn_cbgm')."""
         det_feats = np.concatenate([g['embeddings'] for g in gallery])
         query_feats = np.stack([q['embedding'] for q in query_records])
         k1, k2 = self._cbgm_k()
@@ -242,18 +266,37 @@ class PersonSearchMetric(BaseMetric):
                 logger='current',
                 level=logging.WARNING)
         # One pass over the similarities for every gallery variant, with
-        # and without CBGM.
-        return eval_search_variants(
-            query_feats,
-            det_image_ids,
-            det_bboxes,
-            det_feats,
-            self._gallery_variants(protocol, gallery, metas),
-            topk=self.topk,
-            num_matches=max(self.topk),
-            context_feats=context if self.cbgm else None,
-            k1=k1,
-            k2=k2)
+        # and without CBGM; one more with the GFN's weights.
+        outcomes = {}
+        for weights, suffix in ((None, ''), (image_scores, '_gfn')):
+            if suffix and weights is None:
+                continue
+            results = eval_search_variants(
+                query_feats,
+                det_image_ids,
+                det_bboxes,
+                det_feats,
+                variants,
+                topk=self.topk,
+                num_matches=max(self.topk),
+                context_feats=context if self.cbgm else None,
+                k1=k1,
+                k2=k2,
+                image_weights=weights)
+            for name, result in results.items():
+                view = name.replace('_cbgm', '')
+                outcomes[view + suffix + name[len(view):]] = result
+        return outcomes
+
+    def _gfn_image_scores(self, gallery: List[dict],
+                          query_records: List[dict]) -> Optional[np.ndarray]:
+        """(Q, M) GFN score of every query for every gallery image, or
+        None without ``gfn``."""
+        if not self.gfn:
+            return None
+        return gfn_scores(
+            np.stack([q['gfn_filter'] for q in query_records]),
+            np.stack([g['scene_embedding'] for g in gallery]))
 
     def _protocol(self) -> Tuple[str, list]:
         """The protocol name and query list, checked."""
@@ -279,7 +322,11 @@ class PersonSearchMetric(BaseMetric):
                           ('bboxes', 'scores', 'embeddings'))
         gt = _instances(sample, 'gt_instances', ('bboxes', 'person_ids'))
         keep = pred['scores'] >= self.det_score_thr
+        gfn = {}
+        if self.gfn:
+            gfn['scene_embedding'] = _gfn_field(sample, 'scene_embedding', 1)
         return dict(
+            **gfn,
             sample_type='gallery',
             img_name=name,
             cam_id=int(sample.get('cam_id', -1)),
@@ -314,7 +361,11 @@ class PersonSearchMetric(BaseMetric):
             persons = bbox_iou(bboxes[1:], bboxes[:1]) < 0.999
             context = np.concatenate([embeddings[:1], embeddings[1:][persons]
                                       ])[:self._cbgm_k()[1]]
+        gfn = {}
+        if self.gfn:
+            gfn['gfn_filter'] = _gfn_field(sample, 'gfn_filter', 2)
         return dict(
+            **gfn,
             sample_type='query',
             query_index=query_index,
             img_name=sample.get('img_name'),
@@ -376,13 +427,19 @@ class PersonSearchMetric(BaseMetric):
         search_rows = [['gallery', 'mAP'] + [f'top-{k}' for k in self.topk] +
                        ['queries w/o GT']]
         for name in variants:
-            without_gt = metrics[
-                f"num_queries_without_gt{name.replace('_cbgm', '')}"]
+            view = name.replace('_cbgm', '').replace('_gfn', '')
+            without_gt = metrics[f'num_queries_without_gt{view}']
             search_rows.append(
                 [_VARIANT_LABELS[name], f"{metrics[f'mAP{name}']:.2%}"] +
                 [f"{metrics[f'top{k}{name}']:.2%}" for k in self.topk] +
                 [f'{without_gt} / {metrics["num_queries"]}'])
         logger.info('\n' + AsciiTable(search_rows, 'Person search').table)
+        gfn_rows = [[_VARIANT_LABELS[view], f"{metrics[f'gfn_mAP{view}']:.2%}",
+                     f"{metrics[f'gfn_top1{view}']:.2%}"]
+                    for view in ('', '_mv') if f'gfn_mAP{view}' in metrics]
+        if gfn_rows:
+            logger.info('\n' + AsciiTable([['gallery', 'mAP', 'top-1']] +
+                                          gfn_rows, 'GFN only').table)
 
     def _dump_results(self, protocol: str, query_records: List[dict],
                       metas: List[dict], outcomes: Dict[str, SearchResult],
@@ -424,9 +481,30 @@ class PersonSearchMetric(BaseMetric):
 _VARIANT_LABELS = {
     '': 'standard',
     '_cbgm': 'standard + CBGM',
+    '_gfn': 'standard + GFN',
+    '_gfn_cbgm': 'standard + GFN + CBGM',
     '_mv': 'multi-view',
     '_mv_cbgm': 'multi-view + CBGM',
+    '_mv_gfn': 'multi-view + GFN',
+    '_mv_gfn_cbgm': 'multi-view + GFN + CBGM',
 }
+
+
+def _gfn_only_metrics(image_scores: np.ndarray,
+                      variants: Dict[str, QueryGalleries]) -> Dict[str, float]:
+    """GFN-only retrieval mAP and top-1 of each gallery variant, over the
+    queries with a positive image in their gallery (0.0 without any)."""
+    metrics = {}
+    for view, galleries in variants.items():
+        positives = np.zeros(galleries.masks.shape, dtype=bool)
+        positives[galleries.pos_query, galleries.pos_image] = True
+        retrieval = gfn_retrieval(image_scores, positives, galleries.masks)
+        valid = ~np.isnan(retrieval.ap)
+        metrics[f'gfn_mAP{view}'] = (
+            float(retrieval.ap[valid].mean()) if valid.any() else 0.0)
+        metrics[f'gfn_top1{view}'] = (
+            float(retrieval.top1[valid].mean()) if valid.any() else 0.0)
+    return metrics
 
 
 def _split_records(results: List[dict]) -> Tuple[List[dict], List[dict]]:
@@ -463,6 +541,23 @@ def _instances(sample: dict, field: str,
             f"({sample.get('img_name', sample.get('img_path'))}) lacks "
             f'{field}.{missing} (docs/data_flow.md)')
     return {k: _to_numpy(instances[k]) for k in keys}
+
+
+def _gfn_field(sample: dict, key: str, ndim: int) -> np.ndarray:
+    """A sample's finite float32 GFN output (``scene_embedding`` (D,) or
+    ``gfn_filter`` (3, D)), required with ``gfn=True``."""
+    name = sample.get('img_name', sample.get('img_path'))
+    if key not in sample:
+        raise KeyError(
+            f'PersonSearchMetric(gfn=True): {sample.get("sample_type")} '
+            f"sample ({name}) lacks '{key}'; the model needs a Gallery "
+            'Filter Network (roi_head.gfn_head)')
+    value = _to_numpy(sample[key]).astype(np.float32)
+    if value.ndim != ndim or not np.isfinite(value).all():
+        raise ValueError(
+            f'PersonSearchMetric: {key} of sample ({name}) must be finite '
+            f"with {ndim} dimension(s), got shape {value.shape}")
+    return value
 
 
 def _finite_embeddings(sample: dict, embeddings: np.ndarray) -> np.ndarray:

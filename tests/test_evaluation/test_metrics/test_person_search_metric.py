@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ from mmseqnet.evaluation import PersonSearchMetric
 from mmseqnet.testing.metric_samples import (evaluate_metric, make_scene,
                                              scene_samples,
                                              synthetic_prw_samples)
+from ..test_functional.test_ranking import reference_average_precision
+from ..test_functional.test_search import reference_search
 
 
 @pytest.mark.parametrize('protocol', ['prw', 'cuhk_sysu'])
@@ -223,3 +226,138 @@ def test_synthetic_prw_samples_give_plausible_numbers():
     for key in ('mAP', 'mAP_cbgm', 'mAP_mv', 'mAP_mv_cbgm'):
         assert 0.1 < results[key] < 0.95, key
     assert results['mAP_cbgm'] != results['mAP']
+
+
+def add_gfn_outputs(samples, rng, dim=8):
+    """Random scene embeddings (every sample) and GFN filters (queries), as
+    a detector with a Gallery Filter Network attaches them."""
+    for sample in samples:
+        sample.scene_embedding = torch.tensor(
+            rng.normal(size=dim), dtype=torch.float32)
+        if sample.sample_type == 'query':
+            sample.gfn_filter = torch.tensor(
+                rng.normal(size=(3, dim)), dtype=torch.float32)
+    return samples
+
+
+def hand_gfn_score(gfn_filter, scene):
+    """sigmoid(cos(anchor, gate * s / |s| + offset)), one pair, in plain
+    Python."""
+    anchor, gate, offset = (list(map(float, row)) for row in gfn_filter)
+    norm = math.sqrt(sum(float(v)**2 for v in scene))
+    fused = [g * float(v) / norm + o for g, v, o in zip(gate, scene, offset)]
+    cos = sum(a * f for a, f in zip(anchor, fused)) / math.sqrt(
+        sum(a * a for a in anchor) * sum(f * f for f in fused))
+    return 1 / (1 + math.exp(-cos))
+
+
+@pytest.mark.parametrize('protocol', ['prw', 'cuhk_sysu'])
+def test_gfn_numbers_equal_a_hand_written_loop(protocol):
+    images, queries = make_scene(protocol, num_images=30, num_ids=8)
+    rng = np.random.default_rng(3)
+    samples = add_gfn_outputs(
+        scene_samples(images, queries, rng=rng), rng)
+    multi_view = protocol == 'prw'
+    topk = (1, 5)
+    metric = PersonSearchMetric(
+        gfn=True, multi_view=multi_view, k1=6, k2=3, topk=topk)
+    results = evaluate_metric(metric, protocol, images, queries, samples)
+    results = {k.split('/')[1]: v for k, v in results.items()}
+
+    # the literal loop's inputs: gallery samples first, then the queries
+    gallery, query_samples = samples[:len(images)], samples[len(images):]
+    ref_images = [
+        dict(
+            name=img['img_name'],
+            cam=img['cam_id'],
+            gt_boxes=img['boxes'],
+            gt_pids=img['pids'],
+            dets=img['boxes'],
+            feats=s.pred_instances.embeddings.numpy())
+        for img, s in zip(images, gallery)
+    ]
+    ref_queries = [
+        dict(
+            img_name=q['img_name'],
+            pid=q['person_id'],
+            cam=q['cam_id'],
+            feat=s.pred_instances.embeddings[0].numpy(),
+            context=s.pred_instances.embeddings.numpy(),
+            gallery=q['gallery']) for q, s in zip(queries, query_samples)
+    ]
+    weights = [[
+        hand_gfn_score(q.gfn_filter, g.scene_embedding) for g in gallery
+    ] for q in query_samples]
+    for view, view_flag in ((('', False), ('_mv', True)) if multi_view else
+                            (('', False), )):
+        for cbgm, k12 in (('', None), ('_cbgm', (6, 3))):
+            for gfn, w in (('', None), ('_gfn', weights)):
+                outcomes = reference_search(
+                    ref_images,
+                    ref_queries,
+                    protocol,
+                    view_flag,
+                    k12,
+                    topk=topk,
+                    image_weights=w)
+                valid = [o for o in outcomes if o[0] is not None]
+                name = view + gfn + cbgm
+                assert results[f'mAP{name}'] == pytest.approx(
+                    np.mean([o[0] for o in valid]), abs=1e-6), name
+                for j, k in enumerate(topk):
+                    assert results[f'top{k}{name}'] == pytest.approx(
+                        np.mean([o[2][j] for o in valid])), name
+        # GFN only: each query's gallery images ranked by their score
+        aps, top1s = [], []
+        for q, query in enumerate(queries):
+            if protocol == 'prw':
+                pos = [
+                    i for i, img in enumerate(images)
+                    if img['img_name'] != query['img_name'] and not (
+                        view_flag and img['cam_id'] == query['cam_id'])
+                ]
+                labels = [query['person_id'] in images[i]['pids'] for i in pos]
+            else:
+                names = [img['img_name'] for img in images]
+                listed = query['gallery']
+                pos, labels = [], []
+                for name, box in zip(listed['img_names'], listed['bboxes']):
+                    if names.index(name) not in pos:
+                        pos.append(names.index(name))
+                        labels.append(not np.isnan(box).any())
+            if not any(labels):
+                continue
+            scores = [weights[q][i] for i in pos]
+            aps.append(reference_average_precision(labels, scores))
+            top1s.append(labels[scores.index(max(scores))])
+        assert results[f'gfn_mAP{view}'] == pytest.approx(np.mean(aps))
+        assert results[f'gfn_top1{view}'] == pytest.approx(np.mean(top1s))
+    # not trivial: GFN changes the numbers, the search is not perfect
+    assert results['mAP_gfn'] != results['mAP']
+    assert results['mAP_gfn_cbgm'] != results['mAP_cbgm']
+    assert 0 < results['mAP_gfn'] < 1 and 0 < results['gfn_mAP'] < 1
+    assert sum(k.startswith('num_queries_without_gt') for k in results) == (
+        2 if multi_view else 1)
+
+
+def test_gfn_needs_scene_embeddings_and_filters():
+    images, queries = make_scene('prw')
+    rng = np.random.default_rng(0)
+    samples = add_gfn_outputs(scene_samples(images, queries), rng)
+    metric = PersonSearchMetric(gfn=True)
+    metric.dataset_meta = dict(protocol='prw', queries=queries)
+    gallery, query = samples[0].to_dict(), samples[-1].to_dict()
+    del gallery['scene_embedding'], query['gfn_filter']
+    with pytest.raises(KeyError, match="'scene_embedding'"):
+        metric.process(None, [gallery])
+    with pytest.raises(KeyError, match="'gfn_filter'"):
+        metric.process(None, [query])
+    query['gfn_filter'] = torch.zeros(8)
+    with pytest.raises(ValueError, match='gfn_filter'):
+        metric.process(None, [query])
+    # without gfn nothing of the GFN is kept
+    metric = PersonSearchMetric()
+    metric.dataset_meta = dict(protocol='prw', queries=queries)
+    metric.process(None, [samples[0].to_dict(), samples[-1].to_dict()])
+    assert not any('gfn_filter' in r or 'scene_embedding' in r
+                   for r in metric.results)
