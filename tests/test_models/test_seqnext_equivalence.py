@@ -8,6 +8,15 @@ mmdet's loading, the config's window resize (a no-op for both images) and
 the data preprocessor. Compared: RPN proposals, first-stage boxes and
 scores, gallery boxes / SCS scores / weighted embeddings and scene
 embeddings of both images, query embeddings and GFN scores.
+
+Stage by stage, as tests/test_models/test_seqnet_equivalence.py, so that
+the float32 differences between CPU kinds do not compound: the model's RPN
+is compared with the reference's proposals of the first image, and its RoI
+heads run on them; rows are paired by box where scores tie, and box
+tolerances scale with the box (:mod:`mmseqnet.testing.equivalence`). The
+second image has no reference proposals: it runs end to end, within the
+issue's tolerances (1e-3 px + 1e-4 of the box size, 1e-4 for scores and
+embeddings). Scene and query embeddings do not depend on proposals.
 """
 import copy
 
@@ -19,10 +28,17 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmseqnet.evaluation.functional import gfn_scores
 from mmseqnet.models.utils import convert_gfn_checkpoint
 from mmseqnet.testing import REPO_ROOT, reference_path, skip_without_reference
+from mmseqnet.testing.equivalence import (EMBEDDING_ATOL, PROPOSAL_RTOL,
+                                          assert_boxes_close,
+                                          assert_detections_close,
+                                          assert_values_close, fixed_proposals,
+                                          match_rows)
 
 REFERENCE = reference_path('seqnext_official')
 CONFIG = REPO_ROOT / 'configs/seqnext/seqnext_gfn_prw_narrow.py'
-BOX_TOL, SCORE_TOL, EMBEDDING_TOL, GFN_TOL = 1e-3, 1e-4, 1e-4, 1e-6
+# The second image, end to end (the issue's tolerances), and GFN scores
+# (sigmoids of cosines of embeddings within EMBEDDING_ATOL).
+END_TO_END_ATOL, GFN_ATOL = 1e-4, 1e-6
 
 pytestmark = skip_without_reference('seqnext_official', 'seqnext_gfn_fp16.pth')
 
@@ -76,15 +92,10 @@ def load(img_name, sample_type='gallery', query_bbox=None):
 
 @pytest.fixture(scope='module')
 def outputs(model, reference):
-    """Both gallery images, then the three queries of image 1."""
-    records = dict(proposals=[], first_stage=[])
-    rpn_predict = model.rpn_head.predict
+    """Both gallery images (the first on the reference's proposals), then
+    the three queries of image 1."""
+    records = dict(first_stage=[])
     postprocess = model.roi_head._postprocess
-
-    def record_rpn(*args, **kwargs):
-        results = rpn_predict(*args, **kwargs)
-        records['proposals'].append(copy.deepcopy(results[0].bboxes))
-        return results
 
     def record_postprocess(results, nms_cfg, *args, **kwargs):
         kept = postprocess(results, nms_cfg, *args, **kwargs)
@@ -92,64 +103,99 @@ def outputs(model, reference):
             records['first_stage'].append(copy.deepcopy(kept))
         return kept
 
-    model.rpn_head.predict = record_rpn
     model.roi_head._postprocess = record_postprocess
     try:
         with torch.no_grad():
-            galleries = [
-                model.test_step(pseudo_collate([load(name)]))[0]
-                for name in ('image.png', 'image2.png')
-            ]
+            with fixed_proposals(model, reference['rpn_proposals']) as own:
+                galleries = model.test_step(
+                    pseudo_collate([load('image.png')]))
+            galleries += model.test_step(pseudo_collate([load('image2.png')]))
             queries = model.test_step(
                 pseudo_collate([
                     load('image.png', 'query', box)
                     for box in reference['query_boxes']
                 ]))
     finally:
-        del model.rpn_head.predict
         del model.roi_head._postprocess
-    return dict(galleries=galleries, queries=queries, **records)
-
-
-def assert_close(actual, expected, tol):
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    diff = (actual - expected).abs().max().item() if actual.numel() else 0
-    assert diff <= tol, f'max abs difference {diff} > {tol}'
+    return dict(
+        galleries=galleries,
+        queries=queries,
+        proposals=own[0][0].bboxes,
+        **records)
 
 
 def test_rpn_proposals(outputs, reference):
-    assert_close(outputs['proposals'][0], reference['rpn_proposals'], BOX_TOL)
+    expected = reference['rpn_proposals']
+    order = match_rows(outputs['proposals'], expected, rtol=PROPOSAL_RTOL)
+    assert_boxes_close(
+        outputs['proposals'][order],
+        expected,
+        rtol=PROPOSAL_RTOL,
+        name='proposals')
 
 
 def test_first_stage(outputs, reference):
-    first = outputs['first_stage'][0]
-    assert_close(first.bboxes, reference['first_stage_boxes'], BOX_TOL)
-    assert_close(first.scores, reference['first_stage_scores'], SCORE_TOL)
+    assert_detections_close(
+        outputs['first_stage'][0],
+        reference['first_stage_boxes'],
+        reference['first_stage_scores'],
+        name='first stage')
 
 
-@pytest.mark.parametrize('index,prefix', [(0, 'gallery'), (1, 'gallery2')])
-def test_gallery(outputs, reference, index, prefix):
-    pred = outputs['galleries'][index].pred_instances
+def test_gallery_on_reference_proposals(outputs, reference):
+    pred = outputs['galleries'][0].pred_instances
     assert len(pred) > 0
-    assert_close(pred.bboxes, reference[f'{prefix}_boxes'], BOX_TOL)
-    assert_close(pred.scores, reference[f'{prefix}_scores'], SCORE_TOL)
-    assert_close(pred.embeddings, reference[f'{prefix}_embeddings'],
-                 EMBEDDING_TOL)
+    assert_detections_close(
+        pred,
+        reference['gallery_boxes'],
+        reference['gallery_scores'],
+        reference['gallery_embeddings'],
+        name='gallery')
+
+
+def test_second_gallery_end_to_end(outputs, reference):
+    pred = outputs['galleries'][1].pred_instances
+    assert len(pred) > 0
+    order = match_rows(
+        pred.bboxes,
+        reference['gallery2_boxes'],
+        pred.scores,
+        reference['gallery2_scores'],
+        score_atol=END_TO_END_ATOL)
+    assert_boxes_close(
+        pred.bboxes[order], reference['gallery2_boxes'], name='gallery2 boxes')
+    assert_values_close(
+        pred.scores[order],
+        reference['gallery2_scores'],
+        END_TO_END_ATOL,
+        name='gallery2 scores')
+    assert_values_close(
+        pred.embeddings[order],
+        reference['gallery2_embeddings'],
+        END_TO_END_ATOL,
+        name='gallery2 embeddings')
 
 
 @pytest.mark.parametrize('index,key', [(0, 'scene_embedding'),
                                        (1, 'scene_embedding2')])
 def test_scene_embeddings(outputs, reference, index, key):
-    assert_close(outputs['galleries'][index].scene_embedding[None],
-                 reference[key], EMBEDDING_TOL)
+    assert_values_close(
+        outputs['galleries'][index].scene_embedding[None],
+        reference[key],
+        EMBEDDING_ATOL,
+        name=key)
 
 
 def test_queries(outputs, reference):
     for i, sample in enumerate(outputs['queries']):
         pred = sample.pred_instances
-        assert_close(pred.bboxes, reference['query_boxes'][i:i + 1], BOX_TOL)
-        assert_close(pred.embeddings, reference['query_embeddings'][i:i + 1],
-                     EMBEDDING_TOL)
+        # the given box comes back exactly
+        assert torch.equal(pred.bboxes, reference['query_boxes'][i:i + 1])
+        assert_values_close(
+            pred.embeddings,
+            reference['query_embeddings'][i:i + 1],
+            EMBEDDING_ATOL,
+            name=f'query {i} embedding')
 
 
 def test_gfn_scores(model, outputs, reference):
@@ -161,8 +207,11 @@ def test_gfn_scores(model, outputs, reference):
     scenes = torch.stack([g.scene_embedding for g in outputs['galleries']])
     with torch.no_grad():
         scores = model.roi_head.gfn_head.scores(queries, query_scenes, scenes)
-    assert_close(scores, reference['gfn_scores'], GFN_TOL)
+    assert_values_close(
+        scores, reference['gfn_scores'], GFN_ATOL, name='GFN scores')
     filters = torch.stack([s.gfn_filter for s in outputs['queries']])
-    assert_close(
+    assert_values_close(
         torch.from_numpy(gfn_scores(filters.numpy(), scenes.numpy())).float(),
-        reference['gfn_scores'], GFN_TOL)
+        reference['gfn_scores'],
+        GFN_ATOL,
+        name='GFN scores from the filters')
