@@ -19,6 +19,7 @@ import os.path as osp
 import torch
 
 from mmseqnet.models.utils import convert_gfn_checkpoint
+from mmseqnet.utils.safe_loading import load_checkpoint_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,7 +32,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    checkpoint = load_checkpoint_file(args.src, map_location='cpu')
     converted = convert_gfn_checkpoint(
         checkpoint, source=osp.basename(args.src))
     torch.save(converted, args.dst)
