@@ -50,6 +50,10 @@ def parse_args():
     parser.add_argument('--topk', type=int, default=10)
     parser.add_argument('--cbgm', action='store_true',
                         help='re-score with context bipartite graph matching')
+    parser.add_argument(
+        '--gfn',
+        action='store_true',
+        help='weight each gallery image by its Gallery Filter Network score')
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--out', default='search_result.jpg',
@@ -106,9 +110,14 @@ def main():
             gallery.save(args.gallery_cache)
             print(f'\nIndex written to {args.gallery_cache}')
 
-    query, context = searcher.embed_query(args.query, args.query_box)
+    query, context, gfn_filter = searcher.embed_query(
+        args.query, args.query_box, return_gfn_filter=True)
+    if args.gfn and gfn_filter is None:
+        raise ValueError('--gfn needs a model with a Gallery Filter Network '
+                         '(e.g. configs/seqnext/seqnext_gfn_prw.py).')
     matches, sims = searcher.rank(
-        gallery, query, context, args.topk, use_cbgm=args.cbgm)
+        gallery, query, context, args.topk, use_cbgm=args.cbgm,
+        gfn_filter=gfn_filter if args.gfn else None)
     print(f'\nTop {len(matches)} matches:')
     for match in matches:
         box = ', '.join(f'{v:.0f}' for v in match.bbox)

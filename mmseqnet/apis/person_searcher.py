@@ -17,7 +17,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Union
 
 import mmcv
 import numpy as np
@@ -33,7 +33,7 @@ from mmengine.utils import ProgressBar
 
 from mmseqnet.engine import check_checkpoint_fits
 from mmseqnet.evaluation import PersonSearchMetric
-from mmseqnet.evaluation.functional import cbgm, stable_topk
+from mmseqnet.evaluation.functional import cbgm, gfn_scores, stable_topk
 from mmseqnet.visualization import PersonSearchVisualizer
 from .inference_pipeline import build_inference_pipeline
 
@@ -57,12 +57,16 @@ class Gallery:
         scores (np.ndarray): (N,) float32 detection scores.
         embeddings (np.ndarray): (N, D) float32 confidence-weighted
             embeddings (what the model outputs for gallery images).
+        scene_embeddings (np.ndarray, optional): (M, D) float32 one per
+            source, from a model with a Gallery Filter Network (GFN);
+            None otherwise.
     """
     sources: List[str]
     image_ids: np.ndarray
     bboxes: np.ndarray
     scores: np.ndarray
     embeddings: np.ndarray
+    scene_embeddings: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -70,13 +74,16 @@ class Gallery:
     def save(self, path: str) -> None:
         """Write the gallery to an ``.npz`` file (no pickle inside)."""
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+        scenes = {} if self.scene_embeddings is None else dict(
+            scene_embeddings=self.scene_embeddings)
         np.savez_compressed(
             path,
             sources=np.array(json.dumps(self.sources)),
             image_ids=self.image_ids,
             bboxes=self.bboxes,
             scores=self.scores,
-            embeddings=self.embeddings)
+            embeddings=self.embeddings,
+            **scenes)
 
     @classmethod
     def load(cls, path: str) -> 'Gallery':
@@ -95,7 +102,9 @@ class Gallery:
                 image_ids=data['image_ids'],
                 bboxes=data['bboxes'],
                 scores=data['scores'],
-                embeddings=data['embeddings'])
+                embeddings=data['embeddings'],
+                scene_embeddings=data['scene_embeddings']
+                if 'scene_embeddings' in data.files else None)
 
 
 @dataclass
@@ -301,7 +310,7 @@ class PersonSearcher:
         if not entries:
             raise ValueError(f'No gallery images found in {sources!r}.')
         progress = ProgressBar(len(entries)) if show_progress else None
-        image_ids, bboxes, scores, embeddings = [], [], [], []
+        image_ids, bboxes, scores, embeddings, scenes = [], [], [], [], []
         for start in range(0, len(entries), self.batch_size):
             batch = entries[start:start + self.batch_size]
             results = self.detect(batch)
@@ -314,6 +323,9 @@ class PersonSearcher:
                     pred.embeddings[keep].float().cpu().numpy())
                 image_ids.append(
                     np.full(int(keep.sum()), start + offset, np.int64))
+                if 'scene_embedding' in result:
+                    scenes.append(
+                        result.scene_embedding.float().cpu().numpy())
                 if progress is not None:
                     progress.update()
         dim = embeddings[0].shape[1] if embeddings else 0
@@ -322,20 +334,28 @@ class PersonSearcher:
             image_ids=np.concatenate(image_ids),
             bboxes=np.concatenate(bboxes).reshape(-1, 4),
             scores=np.concatenate(scores),
-            embeddings=np.concatenate(embeddings).reshape(-1, dim))
+            embeddings=np.concatenate(embeddings).reshape(-1, dim),
+            scene_embeddings=np.stack(scenes)
+            if len(scenes) == len(entries) else None)
 
-    def embed_query(self, image: ImageLike,
-                    bbox: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    def embed_query(self,
+                    image: ImageLike,
+                    bbox: Sequence[float],
+                    return_gfn_filter: bool = False) -> tuple:
         """Embed a query person and the persons around it.
 
         Args:
             image (str | np.ndarray): The query image (path, video frame
                 source or BGR array).
             bbox (Sequence[float]): The query box, xyxy in image pixels.
+            return_gfn_filter (bool): Also return the query's Gallery
+                Filter Network filter (3, D), None for a model without GFN.
+                Defaults to False.
 
         Returns:
-            tuple[np.ndarray, np.ndarray]: The query's unit embedding (D,)
-            and the context embeddings (C, D), the query first (CBGM).
+            tuple: The query's unit embedding (D,) and the context
+            embeddings (C, D), the query first (CBGM); with
+            ``return_gfn_filter`` the filter third.
         """
         query_bbox = np.asarray(bbox, dtype=np.float32).reshape(-1)
         if query_bbox.shape != (4, ):
@@ -356,21 +376,30 @@ class PersonSearcher:
                 f'Query box {query_bbox.tolist()} is empty or outside its '
                 f'image of {width}x{height} pixels.')
         data['data_samples'].set_metainfo(dict(query_bbox=clipped))
-        pred = self._forward([data])[0].pred_instances
-        context = pred.embeddings.float().cpu().numpy()
-        return context[0], context
+        result = self._forward([data])[0]
+        context = result.pred_instances.embeddings.float().cpu().numpy()
+        if not return_gfn_filter:
+            return context[0], context
+        gfn_filter = result.gfn_filter.float().cpu().numpy() \
+            if 'gfn_filter' in result else None
+        return context[0], context, gfn_filter
 
     def rank(self,
              gallery: Gallery,
              query: np.ndarray,
              context: Optional[np.ndarray] = None,
              topk: int = 10,
-             use_cbgm: bool = False) -> Ranking:
+             use_cbgm: bool = False,
+             gfn_filter: Optional[np.ndarray] = None) -> Ranking:
         """Rank the gallery's detections for an embedded query.
 
-        Similarity is the dot product of the embeddings; with ``use_cbgm``
-        it is re-scored by Context Bipartite Graph Matching with this
-        searcher's ``k1`` and ``k2``. Ties keep gallery order.
+        Similarity is the dot product of the embeddings; with a
+        ``gfn_filter`` each gallery image's similarities are multiplied by
+        its Gallery Filter Network score for the query; with ``use_cbgm``
+        they are re-scored by Context Bipartite Graph Matching with this
+        searcher's ``k1`` and ``k2`` (after the GFN weighting, whose factor
+        the re-scored values keep, as the metric does). Ties keep gallery
+        order.
 
         Args:
             gallery (Gallery): An indexed gallery.
@@ -380,6 +409,9 @@ class PersonSearcher:
                 Defaults to None.
             topk (int): How many matches to return. Defaults to 10.
             use_cbgm (bool): Re-score with CBGM. Defaults to False.
+            gfn_filter (np.ndarray, optional): (3, D) the query's GFN filter
+                (``embed_query(..., return_gfn_filter=True)``); needs a
+                gallery indexed by a model with GFN. Defaults to None.
 
         Returns:
             Ranking: The best ``topk`` matches and all similarities.
@@ -389,11 +421,22 @@ class PersonSearcher:
                              'context that embed_query returns.')
         sims = (gallery.embeddings @ np.asarray(query, np.float32)).astype(
             np.float32).reshape(-1)
+        weights = None
+        if gfn_filter is not None:
+            if gallery.scene_embeddings is None:
+                raise ValueError(
+                    'GFN re-weighting needs scene embeddings in the gallery: '
+                    'index it with a model that has a Gallery Filter '
+                    'Network (roi_head.gfn_head).')
+            weights = gfn_scores(
+                np.asarray(gfn_filter)[None],
+                gallery.scene_embeddings)[0].astype(np.float32)
+            sims = sims * weights[gallery.image_ids]
         if use_cbgm and len(gallery):
             cbgm_k = {k: v for k, v in (('k1', self.k1), ('k2', self.k2))
                       if v is not None}
             sims = cbgm(sims, gallery.image_ids, gallery.embeddings, context,
-                        **cbgm_k)
+                        image_weights=weights, **cbgm_k)
         matches = [
             SearchMatch(
                 rank=rank + 1,
@@ -410,7 +453,8 @@ class PersonSearcher:
                image: ImageLike,
                bbox: Sequence[float],
                topk: int = 10,
-               use_cbgm: bool = False) -> List[SearchMatch]:
+               use_cbgm: bool = False,
+               use_gfn: bool = False) -> List[SearchMatch]:
         """Embed a query person and rank the gallery for it (:meth:`rank`).
 
         Args:
@@ -420,12 +464,20 @@ class PersonSearcher:
             topk (int): How many matches to return. Defaults to 10.
             use_cbgm (bool): Re-score with Context Bipartite Graph
                 Matching. Defaults to False.
+            use_gfn (bool): Re-weight each gallery image by its Gallery
+                Filter Network score (a model and gallery with GFN).
+                Defaults to False.
 
         Returns:
             list[SearchMatch]: The best ``topk`` matches, best first.
         """
-        query, context = self.embed_query(image, bbox)
-        return self.rank(gallery, query, context, topk, use_cbgm).matches
+        query, context, gfn_filter = self.embed_query(
+            image, bbox, return_gfn_filter=True)
+        if use_gfn and gfn_filter is None:
+            raise ValueError('use_gfn needs a model with a Gallery Filter '
+                             'Network (roi_head.gfn_head).')
+        return self.rank(gallery, query, context, topk, use_cbgm,
+                         gfn_filter if use_gfn else None).matches
 
 
 def _test_metric(cfg: Config) -> PersonSearchMetric:

@@ -155,3 +155,90 @@ def test_rank_is_the_one_ranking(model):
     assert [m.rank for m in rescored.matches] == list(range(1, 13))
     with pytest.raises(ValueError, match='CBGM needs the query context'):
         searcher.rank(gallery, query, use_cbgm=True)
+
+
+def test_rank_with_gfn_weights_whole_images(model, tmp_path):
+    searcher = PersonSearcher(model, k1=3, k2=2)
+    rng = np.random.default_rng(1)
+    embeddings = rng.standard_normal((12, 8)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    image_ids = np.repeat(np.arange(4), 3)
+    gallery = Gallery(
+        sources=['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'],
+        image_ids=image_ids,
+        bboxes=rng.uniform(0, 100, (12, 4)).astype(np.float32),
+        scores=np.ones(12, np.float32),
+        embeddings=embeddings,
+        scene_embeddings=rng.standard_normal((4, 8)).astype(np.float32))
+    query, context = embeddings[4], embeddings[[4, 0, 9]]
+    gfn_filter = rng.standard_normal((3, 8)).astype(np.float32)
+
+    # By hand: GFN's combined score sigmoid(cos(anchor, gate * s/|s| +
+    # offset)) per image, times every similarity of that image.
+    anchor, gate, offset = gfn_filter.astype(np.float64)
+    scores = []
+    for scene in gallery.scene_embeddings.astype(np.float64):
+        fused = gate * scene / np.linalg.norm(scene) + offset
+        cos = anchor @ fused / np.linalg.norm(anchor) / np.linalg.norm(fused)
+        scores.append(1 / (1 + np.exp(-cos)))
+    weights = np.float32(scores)[image_ids]
+    plain = embeddings @ query
+    ranked = searcher.rank(gallery, query, context, topk=12,
+                           gfn_filter=gfn_filter)
+    np.testing.assert_allclose(ranked.similarities, plain * weights,
+                               rtol=1e-6)
+    assert [m.similarity for m in ranked.matches] == sorted(
+        ranked.similarities.tolist(), reverse=True)
+
+    # With CBGM: CBGM re-scores the weighted ranking; the values it writes
+    # keep their image's factor, as the metric's GFN + CBGM does.
+    both = searcher.rank(gallery, query, context, topk=12, use_cbgm=True,
+                         gfn_filter=gfn_filter)
+    unweighted = cbgm(plain * weights, image_ids, embeddings, context, k1=3,
+                      k2=2)
+    changed = unweighted != plain * weights
+    expected = np.where(changed, unweighted * weights, plain * weights)
+    np.testing.assert_allclose(both.similarities, expected, rtol=1e-6)
+    assert changed.any()
+
+    # The scene embeddings travel with the saved gallery; no GFN, no key.
+    path = str(tmp_path / 'gfn.npz')
+    gallery.save(path)
+    np.testing.assert_array_equal(
+        Gallery.load(path).scene_embeddings, gallery.scene_embeddings)
+    gallery.scene_embeddings = None
+    gallery.save(path)
+    assert Gallery.load(path).scene_embeddings is None
+    with pytest.raises(ValueError, match='scene embeddings in the gallery'):
+        searcher.rank(gallery, query, gfn_filter=gfn_filter)
+
+
+def test_search_with_gfn_on_a_seqnext_model(prw_test, tmp_path):
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'seqnext', 'seqnext_gfn_prw_narrow.py'))
+    cfg.model.test_cfg.rcnn.score_thr = 0.0
+    torch.manual_seed(0)
+    searcher = PersonSearcher(
+        init_detector(cfg, checkpoint=None, device='cpu'), score_thr=0.0)
+    frames = [d['img_path'] for d in prw_test.data_list
+              if d['sample_type'] == 'gallery'][:2]
+    gallery = searcher.index(frames, show_progress=False)
+    assert gallery.scene_embeddings.shape == (2, 2048)
+    query = prw_test.metainfo['queries'][0]
+    query_path = osp.join(prw_test.data_prefix['img_path'], query['img_name'])
+    query_emb, context, gfn_filter = searcher.embed_query(
+        query_path, query['bbox'], return_gfn_filter=True)
+    assert gfn_filter.shape == (3, 2048)
+    plain = searcher.rank(gallery, query_emb, context, topk=len(gallery))
+    weighted = searcher.rank(
+        gallery, query_emb, context, topk=len(gallery), gfn_filter=gfn_filter)
+    # One factor in (0, 1) per gallery image.
+    ratio = weighted.similarities / plain.similarities
+    for image in range(2):
+        in_image = ratio[gallery.image_ids == image]
+        assert np.all((in_image > 0) & (in_image < 1))
+        np.testing.assert_allclose(in_image, in_image[0], rtol=1e-5)
+    matches = searcher.search(
+        gallery, query_path, query['bbox'], topk=3, use_gfn=True)
+    assert [m.similarity for m in matches] == sorted(
+        weighted.similarities.tolist(), reverse=True)[:3]

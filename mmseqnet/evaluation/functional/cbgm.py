@@ -3,7 +3,7 @@
 Pure numpy/scipy: usable without mmengine.
 """
 import itertools
-from typing import Dict, NamedTuple, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -44,7 +44,8 @@ def cbgm(sims: np.ndarray,
          gallery_feats: np.ndarray,
          context_feats: np.ndarray,
          k1: int = DEFAULT_K1,
-         k2: int = DEFAULT_K2) -> np.ndarray:
+         k2: int = DEFAULT_K2,
+         image_weights: Optional[np.ndarray] = None) -> np.ndarray:
     """Re-score one query's gallery detections with its image context.
 
     1. The ``k1`` detections most similar to the query (ties: lower index
@@ -80,6 +81,10 @@ def cbgm(sims: np.ndarray,
             (PRW; CUHK-SYSU uses 10).
         k2 (int): Query-side nodes, the query included. Defaults to 4 (PRW;
             CUHK-SYSU uses 3).
+        image_weights (np.ndarray, optional): (M,) factor per gallery image
+            that ``sims`` already carry (GFN scores); the re-scored values
+            get their image's factor too, as ``eval_search_variants`` does.
+            Defaults to None.
 
     Returns:
         np.ndarray: (N,) re-scored copy of ``sims``.
@@ -100,6 +105,8 @@ def cbgm(sims: np.ndarray,
     _, rows, values = cbgm_updates(
         stable_topk(sims, k1).reshape(1, -1), image_ids, gallery_feats,
         [context_feats], k2)
+    if image_weights is not None:
+        values = values * np.asarray(image_weights)[image_ids[rows]]
     rescored[rows] = values
     return rescored
 
