@@ -14,12 +14,9 @@ TorchScript releases are not read (convert the state_dict they were
 scripted from).
 """
 import argparse
-import os.path as osp
 
-import torch
-
-from mmseqnet.models.utils import convert_gfn_checkpoint
-from mmseqnet.utils.safe_loading import load_checkpoint_file
+from mmseqnet.models.utils import (convert_checkpoint_file,
+                                   convert_gfn_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,12 +29,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    checkpoint = load_checkpoint_file(args.src, map_location='cpu')
-    converted = convert_gfn_checkpoint(
-        checkpoint, source=osp.basename(args.src))
-    torch.save(converted, args.dst)
-    print(f'{args.src} -> {args.dst}: '
-          f'{len(converted["state_dict"])} tensors')
+    count = convert_checkpoint_file(args.src, args.dst, convert_gfn_checkpoint)
+    print(f'{args.src} -> {args.dst}: {count} tensors')
 
 
 if __name__ == '__main__':

@@ -11,12 +11,9 @@ so test them with ``--ignore-keys loss_reid`` (or set
 ``model.roi_head.embedding_head.loss_reid.num_person_ids=482``).
 """
 import argparse
-import os.path as osp
 
-import torch
-
-from mmseqnet.models.utils import convert_seqnet_checkpoint
-from mmseqnet.utils.safe_loading import load_checkpoint_file
+from mmseqnet.models.utils import (convert_checkpoint_file,
+                                   convert_seqnet_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:
@@ -29,13 +26,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    # weights-only; MMSEQNET_UNSAFE_LOAD=1 for a trusted file that needs more
-    checkpoint = load_checkpoint_file(args.src, map_location='cpu')
-    converted = convert_seqnet_checkpoint(
-        checkpoint, source=osp.basename(args.src))
-    torch.save(converted, args.dst)
-    print(f'{args.src} -> {args.dst}: '
-          f'{len(converted["state_dict"])} tensors')
+    count = convert_checkpoint_file(args.src, args.dst,
+                                    convert_seqnet_checkpoint)
+    print(f'{args.src} -> {args.dst}: {count} tensors')
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
-from .checkpoint_converter import (convert_seqnet_checkpoint,
+from .checkpoint_converter import (convert_checkpoint_file,
+                                   convert_seqnet_checkpoint,
                                    convert_seqnet_state_dict,
                                    extract_seqnet_state_dict)
 from .gfn_checkpoint_converter import (convert_gfn_checkpoint,
@@ -6,7 +7,8 @@ from .gfn_checkpoint_converter import (convert_gfn_checkpoint,
 from .stable_nms import stable_batched_nms
 
 __all__ = [
-    'convert_gfn_checkpoint', 'convert_gfn_state_dict',
-    'convert_seqnet_checkpoint', 'convert_seqnet_state_dict',
-    'extract_seqnet_state_dict', 'stable_batched_nms'
+    'convert_checkpoint_file', 'convert_gfn_checkpoint',
+    'convert_gfn_state_dict', 'convert_seqnet_checkpoint',
+    'convert_seqnet_state_dict', 'extract_seqnet_state_dict',
+    'stable_batched_nms'
 ]

@@ -1,9 +1,12 @@
 """Conversion of original SeqNet checkpoints to mmseqnet's key layout."""
+import os.path as osp
 from collections import OrderedDict
 from typing import Callable, Dict, List, Mapping, Tuple
 
 import torch
 from torch import Tensor
+
+from mmseqnet.utils.safe_loading import load_checkpoint_file
 
 OIM_PREFIX = 'roi_head.embedding_head.loss_reid.'
 
@@ -149,3 +152,24 @@ def convert_seqnet_checkpoint(checkpoint: Mapping,
     if 'epoch' in checkpoint:
         meta['epoch'] = checkpoint['epoch']
     return dict(state_dict=state_dict, meta=meta)
+
+
+def convert_checkpoint_file(src: str, dst: str,
+                            convert: Callable[..., Dict[str, dict]]) -> int:
+    """Read a checkpoint weights-only, convert it and save the result.
+
+    Args:
+        src (str): The original checkpoint; refused files name themselves
+            (``MMSEQNET_UNSAFE_LOAD=1`` for a trusted file that needs more).
+        dst (str): Where the mmseqnet checkpoint goes.
+        convert (Callable): ``convert_seqnet_checkpoint`` or
+            ``convert_gfn_checkpoint``.
+
+    Returns:
+        int: The number of converted tensors.
+    """
+    converted = convert(
+        load_checkpoint_file(src, map_location='cpu'),
+        source=osp.basename(src))
+    torch.save(converted, dst)
+    return len(converted['state_dict'])
