@@ -1,8 +1,8 @@
+from .gallery import (FRAME_SEPARATOR, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+                      Gallery, list_sources, read_source)
 from .inference_pipeline import build_inference_pipeline
-from .person_searcher import (FRAME_SEPARATOR, IMAGE_EXTENSIONS,
-                              VIDEO_EXTENSIONS, Gallery, PersonSearcher,
-                              Ranking, SearchMatch, draw_search_result,
-                              list_sources, read_source)
+from .person_searcher import (PersonSearcher, Ranking, SearchMatch,
+                              draw_search_result)
 
 __all__ = [
     'build_inference_pipeline', 'FRAME_SEPARATOR', 'IMAGE_EXTENSIONS',
