@@ -38,7 +38,12 @@ INSTALL_REQUIRES = [
     'setuptools<82',
     'tqdm',
 ]
-EXTRAS_REQUIRE = {'tests': ['pytest']}
+EXTRAS_REQUIRE = {
+    'tests': ['pytest'],
+    # The browser search page (mmseqnet.apps, tools/search_page.py); its
+    # client (gradio_client) comes with it. Tested with gradio 6.31.
+    'web': ['gradio>=6.0'],
+}
 
 
 def get_version():
