@@ -1,3 +1,4 @@
+from .ann_index import GalleryIndex
 from .gallery import (FRAME_SEPARATOR, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
                       Gallery, list_sources, read_source)
 from .inference_pipeline import build_inference_pipeline
@@ -6,6 +7,7 @@ from .person_searcher import (PersonSearcher, Ranking, SearchMatch,
 
 __all__ = [
     'build_inference_pipeline', 'FRAME_SEPARATOR', 'IMAGE_EXTENSIONS',
-    'VIDEO_EXTENSIONS', 'Gallery', 'PersonSearcher', 'Ranking', 'SearchMatch',
-    'draw_search_result', 'list_sources', 'read_source'
+    'VIDEO_EXTENSIONS', 'Gallery', 'GalleryIndex', 'PersonSearcher',
+    'Ranking', 'SearchMatch', 'draw_search_result', 'list_sources',
+    'read_source'
 ]

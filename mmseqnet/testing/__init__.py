@@ -7,11 +7,13 @@ from .metric_samples import MetricSamples, synthetic_prw_samples
 from .reference import (REFERENCE_DIR_ENV, reference_dir, reference_path,
                         require_reference, skip_without_reference)
 from .repository import REPO_ROOT, load_tool
+from .synthetic_gallery import SyntheticGallery, synthetic_gallery
 from .tiny_models import TinyPersonSearchDetector, tiny_seqnet_cfg
 
 __all__ = [
     'REFERENCE_DIR_ENV', 'reference_dir', 'reference_path',
     'require_reference', 'skip_without_reference', 'MetricSamples',
     'synthetic_prw_samples', 'REPO_ROOT', 'load_tool',
-    'TinyPersonSearchDetector', 'tiny_seqnet_cfg'
+    'TinyPersonSearchDetector', 'tiny_seqnet_cfg', 'SyntheticGallery',
+    'synthetic_gallery'
 ]
