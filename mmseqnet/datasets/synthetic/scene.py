@@ -53,10 +53,17 @@ class PersonSpec:
         depth (float, optional): Distance in (0, 1]: 0 at the horizon, 1 at
             the bottom edge; decides the foot row and the size. Defaults to
             None (random).
+        facing (str, optional): ``'front'`` or ``'back'``, see
+            :func:`draw_person`. Defaults to None (random).
+        phase (float, optional): Walking phase in [-1, 1], see
+            :func:`draw_person`. Defaults to None (random); a video sets it
+            so that the legs swing smoothly from frame to frame.
     """
     appearance: PersonAppearance
     centre_x: Optional[float] = None
     depth: Optional[float] = None
+    facing: Optional[str] = None
+    phase: Optional[float] = None
 
 
 @dataclass
@@ -246,9 +253,10 @@ def render_frame(rng: np.random.Generator,
             body = (MIN_PERSON_HEIGHT + (max_height - MIN_PERSON_HEIGHT) *
                     t) * spec.appearance.stature
             body = int(np.clip(body, MIN_PERSON_HEIGHT, foot_y))
-            patch, mask = draw_person(spec.appearance, body,
-                                      rng.choice(['front', 'back']),
-                                      rng.uniform(-1, 1))
+            facing = rng.choice(['front', 'back']) if spec.facing is None \
+                else spec.facing
+            phase = rng.uniform(-1, 1) if spec.phase is None else spec.phase
+            patch, mask = draw_person(spec.appearance, body, facing, phase)
             ph, pw = mask.shape
             x = spec.centre_x - pw / 2 if spec.centre_x is not None else \
                 rng.uniform(0, width - pw)
