@@ -189,6 +189,27 @@ class PersonSearcher:
         entries = list_sources(sources, frame_step)
         if not entries:
             raise ValueError(f'No gallery images found in {sources!r}.')
+        return self.index_sources(entries, show_progress)
+
+    def index_sources(self,
+                      entries: Sequence[str],
+                      show_progress: bool = True) -> Gallery:
+        """Detect and embed every person of listed gallery sources, in
+        batches of ``batch_size`` images (what :meth:`index` and each shard
+        of ``tools/index_gallery.py`` run).
+
+        Args:
+            entries (Sequence[str]): Image paths and video frame sources, as
+                :func:`list_sources` gives them.
+            show_progress (bool): Show a progress bar. Defaults to True.
+
+        Returns:
+            Gallery: Detections above ``score_thr`` with their embeddings;
+            its ``image_ids`` index ``entries``.
+        """
+        entries = list(entries)
+        if not entries:
+            raise ValueError('No gallery sources to index.')
         progress = ProgressBar(len(entries)) if show_progress else None
         image_ids, bboxes, scores, embeddings, scenes = [], [], [], [], []
         for start in range(0, len(entries), self.batch_size):

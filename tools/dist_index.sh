@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Usage: tools/dist_index.sh CONFIG CHECKPOINT GPUS --sources ... --out DIR [index_gallery.py options...]
+CONFIG=$1
+CHECKPOINT=$2
+GPUS=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+
+PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+torchrun --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$GPUS" --master_port="$PORT" \
+    "$(dirname "$0")/index_gallery.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
