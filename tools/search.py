@@ -8,20 +8,31 @@ Example::
         --topk 5 --cbgm --out result.jpg
 
 The gallery is indexed once and cached (``--gallery-cache``); later searches
-of the same gallery only embed the query. For a video gallery,
-``--out-video`` writes the video with every detection tagged with its
-similarity to the query (after CBGM with ``--cbgm``), matches in the
-palette's correct colour.
+of the same gallery only embed the query. In a video gallery the detections
+are linked from frame to frame into person tracks (ByteTrack, from the
+``trackers`` package of the ``search`` extra; cached with the gallery), and
+the tracks are ranked by their best detection: printed, and written with
+``--tracks-json`` as time spans (video, track id, start and end frame, the
+frames and boxes, best similarity and its frame). ``--out-video`` writes the
+video with every detection tagged with its similarity to the query (after
+CBGM with ``--cbgm``) and the best track's boxes in the palette's correct
+colour, its span written in the corner; without tracks, the detections at
+``--sim-thr`` or above are drawn as matches.
 """
 import argparse
+import dataclasses
+import json
 import os.path as osp
+from typing import Optional
 
 import cv2
 import mmcv
 import numpy as np
 
-from mmseqnet.apis import (VIDEO_EXTENSIONS, Gallery, PersonSearcher,
-                           draw_search_result, list_sources, read_source)
+from mmseqnet.apis import (FRAME_SEPARATOR, VIDEO_EXTENSIONS, Gallery,
+                           PersonSearcher, TrackSpan, draw_search_result,
+                           link_tracks, list_sources, rank_tracks, read_source,
+                           split_video_source)
 from mmseqnet.visualization import PersonSearchVisualizer
 
 
@@ -44,7 +55,8 @@ def parse_args():
         help='gallery images, folders of images or video files')
     parser.add_argument(
         '--gallery-cache',
-        help='gallery index file (.npz): read if it exists, else written')
+        help='gallery index (.npz file or gallery directory): read if it '
+        'exists, else written')
     parser.add_argument('--frame-step', type=int, default=1,
                         help='index every n-th video frame')
     parser.add_argument('--topk', type=int, default=10)
@@ -60,24 +72,55 @@ def parse_args():
                         help='picture of the query and its top matches')
     parser.add_argument('--out-video',
                         help='annotated copy of a video gallery (.mp4)')
-    parser.add_argument('--sim-thr', type=float, default=0.5,
-                        help='similarity drawn as a match in --out-video')
+    parser.add_argument(
+        '--sim-thr',
+        type=float,
+        default=0.5,
+        help='similarity drawn as a match in --out-video when the gallery '
+        'has no tracks')
+    parser.add_argument('--tracks-json',
+                        help='write the ranked person tracks (.json)')
+    parser.add_argument(
+        '--max-lost-frames',
+        type=int,
+        default=30,
+        help='video frames a tracked person may stay undetected')
     return parser.parse_args()
 
 
 def write_annotated_video(gallery: Gallery, sims: np.ndarray, out_file: str,
-                          sim_thr: float, fps: float) -> None:
-    """Write the indexed frames with every detection's similarity drawn."""
+                          sim_thr: float, fps: float,
+                          track: Optional[TrackSpan] = None) -> None:
+    """Write the indexed frames with every detection's similarity drawn.
+
+    With a ``track``, only the frames of its video are written, its
+    detections drawn as the matches and its span in the corner of the
+    frames it covers; otherwise every gallery image, with the detections at
+    ``sim_thr`` or above as matches.
+    """
     visualizer = PersonSearchVisualizer(name='search_video')
     writer = None
     for image_id, source in enumerate(gallery.sources):
+        video, frame_index = split_video_source(source)
+        if track is not None and video != track.video:
+            continue
         rows = np.flatnonzero(gallery.image_ids == image_id)
+        matched, title = None, None
+        if track is not None:
+            matched = gallery.track_ids[rows] == track.track_id
+            if track.start_frame <= frame_index <= track.end_frame:
+                title = (f'track {track.track_id}: frames '
+                         f'{track.start_frame}-{track.end_frame}, best '
+                         f'{track.best_similarity:.2f} at '
+                         f'{track.best_frame}')
         frame = visualizer.draw_video_frame(
             mmcv.bgr2rgb(read_source(source)),
             gallery.bboxes[rows],
             sims[rows],
             sim_thr,
-            step=image_id)
+            step=image_id,
+            matched=matched,
+            title=title)
         if writer is None:
             h, w = frame.shape[:2]
             writer = cv2.VideoWriter(out_file,
@@ -88,6 +131,30 @@ def write_annotated_video(gallery: Gallery, sims: np.ndarray, out_file: str,
         writer.release()
 
 
+def add_tracks(gallery: Gallery, max_lost_frames: int,
+               needed: bool) -> bool:
+    """Link the video detections of a gallery into tracks, unless done.
+
+    Returns:
+        bool: Whether new tracks were linked (the cache needs saving).
+    """
+    if gallery.track_ids is not None or not any(
+            FRAME_SEPARATOR in source for source in gallery.sources):
+        return False
+    try:
+        gallery.track_ids = link_tracks(gallery, max_lost_frames)
+    except ImportError as error:
+        if needed:
+            raise
+        print(f'No person tracks: {error}')
+        return False
+    print(f'Linked {int((gallery.track_ids >= 0).sum())} of '
+          f'{len(gallery)} detections into '
+          f'{len(np.unique(gallery.track_ids[gallery.track_ids >= 0]))} '
+          'tracks')
+    return True
+
+
 def main():
     args = parse_args()
     searcher = PersonSearcher.from_config(
@@ -95,7 +162,8 @@ def main():
         args.checkpoint,
         device=args.device,
         batch_size=args.batch_size)
-    if args.gallery_cache and osp.isfile(args.gallery_cache):
+    cached = bool(args.gallery_cache) and osp.exists(args.gallery_cache)
+    if cached:
         gallery = Gallery.load(args.gallery_cache)
         expected = list_sources(args.gallery, args.frame_step)
         if gallery.sources != expected:
@@ -106,9 +174,12 @@ def main():
               f'{args.gallery_cache}')
     else:
         gallery = searcher.index(args.gallery, frame_step=args.frame_step)
-        if args.gallery_cache:
-            gallery.save(args.gallery_cache)
-            print(f'\nIndex written to {args.gallery_cache}')
+        print()
+    linked = add_tracks(gallery, args.max_lost_frames,
+                        needed=args.tracks_json is not None)
+    if args.gallery_cache and (linked or not cached):
+        gallery.save(args.gallery_cache)
+        print(f'Index written to {args.gallery_cache}')
 
     query, context, gfn_filter = searcher.embed_query(
         args.query, args.query_box, return_gfn_filter=True)
@@ -126,15 +197,34 @@ def main():
     draw_search_result(args.query, args.query_box, matches, args.out)
     print(f'Picture: {args.out}')
 
+    spans = []
+    if gallery.track_ids is not None:
+        spans = rank_tracks(gallery, sims, gallery.track_ids, args.topk)
+        print(f'\nTop {len(spans)} tracks:')
+        for rank, span in enumerate(spans, 1):
+            print(f'  #{rank:<3d} {span.best_similarity:.3f}  {span.video}  '
+                  f'track {span.track_id}: frames {span.start_frame}-'
+                  f'{span.end_frame} ({len(span.frames)} detections, best '
+                  f'at {span.best_frame})')
+    if args.tracks_json:
+        with open(args.tracks_json, 'w') as f:
+            # One span a line: a list of tracks, readable as it is.
+            f.write('[\n' + ',\n'.join(
+                json.dumps(dict(rank=rank, **dataclasses.asdict(span)))
+                for rank, span in enumerate(spans, 1)) + '\n]\n')
+        print(f'Tracks: {args.tracks_json}')
+
     if args.out_video:
         videos = [
             s for s in args.gallery if s.lower().endswith(VIDEO_EXTENSIONS)
         ]
         if not videos:
             raise ValueError('--out-video needs a video file in --gallery.')
-        video = videos[0]
+        track = spans[0] if spans else None
+        video = track.video if track is not None else videos[0]
         fps = mmcv.VideoReader(video).fps / args.frame_step
-        write_annotated_video(gallery, sims, args.out_video, args.sim_thr, fps)
+        write_annotated_video(gallery, sims, args.out_video, args.sim_thr, fps,
+                              track)
         print(f'Annotated video: {args.out_video}')
 
 

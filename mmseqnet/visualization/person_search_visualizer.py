@@ -181,12 +181,14 @@ class PersonSearchVisualizer(DetLocalVisualizer):
                          sim_thr: float = 0.5,
                          out_file: Optional[str] = None,
                          name: str = 'video_frame',
-                         step: int = 0) -> np.ndarray:
+                         step: int = 0,
+                         matched: Optional[Sequence[bool]] = None,
+                         title: Optional[str] = None) -> np.ndarray:
         """Draw a frame's detections with their similarity to the query.
 
-        Detections at ``sim_thr`` or above are matches: thick, in the
-        correct colour; the others thin, in the unlabeled colour. Each is
-        tagged with its similarity.
+        Matches (detections at ``sim_thr`` or above, or those given as
+        ``matched``) are drawn thick, in the correct colour; the others
+        thin, in the unlabeled colour. Each is tagged with its similarity.
 
         Args:
             image (str | np.ndarray): The frame.
@@ -200,17 +202,29 @@ class PersonSearchVisualizer(DetLocalVisualizer):
                 'video_frame'.
             step (int): Its step for the backends (the frame index).
                 Defaults to 0.
+            matched (Sequence[bool], optional): (N,) which detections are
+                matches, e.g. those of the query's track. Defaults to None:
+                those at ``sim_thr`` or above.
+            title (str, optional): Written in the top-left corner, e.g. the
+                track's time span. Defaults to None.
 
         Returns:
             np.ndarray: (H, W, 3) RGB picture of the frame's size.
         """
-        matched = [sim >= sim_thr for sim in similarities]
+        if matched is None:
+            matched = [sim >= sim_thr for sim in similarities]
+        if len(matched) != len(similarities):
+            raise ValueError(
+                f'draw_video_frame: {len(similarities)} similarities but '
+                f'{len(matched)} matched flags')
         img = _tagged_boxes(
             image, bboxes,
             [PALETTE.correct if m else PALETTE.unlabeled for m in matched],
             [f'{sim:.2f}' for sim in similarities],
             [3 if m else 1 for m in matched], 'draw_video_frame',
             'similarities')
+        if title is not None:
+            _draw_tag(img, title, (0, 0), PALETTE.title)
         return self._output(img, out_file, name, step)
 
     def _output(self, picture: np.ndarray, out_file: Optional[str], name: str,

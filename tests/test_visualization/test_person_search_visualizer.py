@@ -132,3 +132,16 @@ def test_video_frame(visualizer):
     assert tuple(picture[150, 201]) == (128, 128, 128)
     with pytest.raises(ValueError, match='2 boxes but 3 similarities'):
         visualizer.draw_video_frame(img, bboxes, [0.1, 0.2, 0.3])
+
+
+def test_video_frame_marks_given_matches_and_title(visualizer):
+    img = scene()
+    bboxes = np.array([[20, 30, 120, 220], [200, 50, 260, 250]])
+    # The matches given (a track), whatever their similarity.
+    picture = visualizer.draw_video_frame(
+        img, bboxes, [0.8, 0.2], matched=[False, True], title='track 3')
+    assert tuple(picture[150, 201]) == PALETTE.correct
+    assert tuple(picture[125, 21]) != PALETTE.correct
+    assert PALETTE.title in {tuple(c) for c in picture[2, :40]}
+    with pytest.raises(ValueError, match='2 similarities but 1 matched'):
+        visualizer.draw_video_frame(img, bboxes, [0.8, 0.2], matched=[True])
