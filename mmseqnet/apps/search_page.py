@@ -40,15 +40,14 @@ def source_camera_and_time(source: str) -> Tuple[str, str]:
         tuple[str, str]: The camera: ``c<n>`` from a PRW, Market-1501 or
         DukeMTMC style image name, the video's file name without extension
         for a video frame, '-' when the name does not tell (CUHK-SYSU). The
-        time: ``'<seconds> s (<video> frame <index>)'`` for a video frame
+        time: ``'<seconds> s (frame <index>)'`` for a video frame
         (index / the video's frame rate), else the image's file name.
     """
     if FRAME_SEPARATOR in source:
         path, index = source.rsplit(FRAME_SEPARATOR, 1)
-        name = osp.basename(path)
         seconds = int(index) / _video_fps(path)
-        return (osp.splitext(name)[0],
-                f'{seconds:.2f} s ({name} frame {index})')
+        return (osp.splitext(osp.basename(path))[0],
+                f'{seconds:.2f} s (frame {index})')
     name = osp.basename(source)
     camera = _CAMERA_IN_NAME.search(osp.splitext(name)[0])
     return (f'c{camera.group(1)}' if camera else '-'), name
@@ -103,7 +102,10 @@ def build_search_page(searcher: PersonSearcher,
     inputs ``source`` (a gallery source, or None), ``image`` (an image
     file, used when ``source`` is None), ``x1``, ``y1``, ``x2``, ``y2``,
     ``use_cbgm``, ``use_gfn``, ``topk``; it returns the crops, the picture
-    and the list of :func:`match_record` dicts.
+    and the list of :func:`match_record` dicts. The widgets have element
+    ids for styling and browser automation: ``query-source``,
+    ``query-image``, ``query-box``, ``search-button``, ``matches``,
+    ``search-picture``.
 
     Args:
         searcher (PersonSearcher): The model; the search is its
@@ -130,7 +132,7 @@ def build_search_page(searcher: PersonSearcher,
     with gr.Blocks(title=title, analytics_enabled=False) as page:
         gr.Markdown(f'## {title}\n{handlers.summary()}')
         with gr.Row():
-            with gr.Column(scale=2):
+            with gr.Column():
                 source = gr.Dropdown(
                     sources,
                     value=None,
@@ -138,49 +140,67 @@ def build_search_page(searcher: PersonSearcher,
                     info=f'{len(sources)} of {len(gallery.sources)} listed; '
                     'type to filter, or type another source of the '
                     'gallery',
-                    allow_custom_value=len(sources) < len(gallery.sources))
-                image = gr.Image(
-                    type='filepath',
-                    image_mode=None,
-                    format='png',
-                    sources=['upload', 'clipboard'],
-                    label='Query image: upload one or pick one above; '
-                    'click two opposite corners of the person',
-                    height=320)
+                    allow_custom_value=len(sources) < len(gallery.sources),
+                    elem_id='query-source')
+                with gr.Row(equal_height=True):
+                    image = gr.Image(
+                        type='filepath',
+                        image_mode=None,
+                        format='png',
+                        sources=['upload', 'clipboard'],
+                        label='Query image (or upload one): click two '
+                        'opposite corners of the person',
+                        height=300,
+                        scale=3,
+                        elem_id='query-image')
+                    preview = gr.Image(
+                        label='Query box',
+                        interactive=False,
+                        format='png',
+                        height=300,
+                        scale=2,
+                        elem_id='query-box')
                 with gr.Row():
                     box = [
                         gr.Number(label=name, precision=1, min_width=60)
                         for name in ('x1', 'y1', 'x2', 'y2')
                     ]
                 next_corner = gr.State(0)
-                preview = gr.Image(
-                    label='Query box',
-                    interactive=False,
-                    format='png',
-                    height=220)
-                with gr.Row():
+                with gr.Row(equal_height=True):
                     use_cbgm = gr.Checkbox(
                         label='CBGM',
-                        info='context bipartite graph matching')
+                        info='context bipartite graph matching',
+                        min_width=100)
                     use_gfn = gr.Checkbox(
                         label='GFN',
                         info='weight images by the gallery filter',
-                        visible=has_gfn)
-                topk = gr.Slider(
-                    1,
-                    max_topk,
-                    value=min(10, max_topk),
-                    step=1,
-                    label='Matches (top-k)')
-                button = gr.Button('Search', variant='primary')
-            with gr.Column(scale=3):
+                        visible=has_gfn,
+                        min_width=100)
+                    topk = gr.Slider(
+                        1,
+                        max_topk,
+                        value=min(10, max_topk),
+                        step=1,
+                        label='Matches (top-k)',
+                        scale=2)
+                button = gr.Button(
+                    'Search', variant='primary', elem_id='search-button')
+            with gr.Column():
                 crops = gr.Gallery(
-                    label='Matches', columns=5, height=420, format='png')
-                picture = gr.Image(
-                    label='Query and matches', interactive=False,
-                    format='png')
-                with gr.Accordion('Matches as JSON', open=False):
-                    records = gr.JSON(label='Matches')
+                    label='Matches',
+                    columns=5,
+                    height=610,
+                    object_fit='contain',
+                    format='png',
+                    elem_id='matches')
+        # Full width: one row of tiles, as wide as there are matches.
+        picture = gr.Image(
+            label='Query and matches',
+            interactive=False,
+            format='png',
+            elem_id='search-picture')
+        with gr.Accordion('Matches as JSON', open=False):
+            records = gr.JSON(label='Matches')
 
         source.input(
             handlers.pick_source,
@@ -343,8 +363,8 @@ class _SearchHandlers:
             raise self.error(str(err)) from err
         records = [match_record(match) for match in matches]
         crops = [(self._crop(match),
-                  f'#{r["rank"]}  {r["similarity"]:.3f}  ·  cam '
-                  f'{r["camera"]}  ·  {r["time"]}')
+                  f'#{r["rank"]} {r["similarity"]:.3f} · {r["camera"]} · '
+                  f'{r["time"]}')
                  for match, r in zip(matches, records)]
         picture = draw_search_result(
             query_image, bbox, matches, visualizer=self.visualizer)

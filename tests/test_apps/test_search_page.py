@@ -1,5 +1,6 @@
 """The search page: its HTTP search equals PersonSearcher.search, and what
 it tells about each match."""
+import dataclasses
 import os.path as osp
 import socket
 import sys
@@ -100,8 +101,8 @@ def check_result(result, searcher, gallery, query, use_cbgm, topk):
             mmcv.bgr2rgb(
                 mmcv.imcrop(mmcv.imread(match.source), np.array(match.bbox))))
         camera, time = source_camera_and_time(match.source)
-        assert crop['caption'] == (f'#{match.rank}  {match.similarity:.3f}  '
-                                   f'·  cam {camera}  ·  {time}')
+        assert crop['caption'] == (f'#{match.rank} {match.similarity:.3f} · '
+                                   f'{camera} · {time}')
     np.testing.assert_array_equal(
         mmcv.imread(picture, channel_order='rgb'),
         draw_search_result(query, QUERY_BOX, expected))
@@ -155,7 +156,22 @@ def test_camera_and_time_from_the_source_name(tmp_path):
         writer.write(np.zeros((48, 64, 3), np.uint8))
     writer.release()
     assert source_camera_and_time(f'{video}#frame=20') == (
-        'gate_east', '2.50 s (gate_east.mp4 frame 20)')
+        'gate_east', '2.50 s (frame 20)')
+
+
+def test_gfn_toggle_only_with_scene_embeddings(searcher, gallery):
+    gr = pytest.importorskip('gradio')
+    scenes = np.zeros((len(gallery.sources), 32), np.float32)
+    for shown in (False, True):
+        page = build_search_page(
+            searcher,
+            dataclasses.replace(
+                gallery, scene_embeddings=scenes if shown else None))
+        toggles = [
+            block for block in page.blocks.values()
+            if isinstance(block, gr.Checkbox) and block.label == 'GFN'
+        ]
+        assert len(toggles) == 1 and toggles[0].visible is shown
 
 
 def test_two_clicks_make_the_box(searcher, gallery):
