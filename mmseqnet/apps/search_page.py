@@ -148,8 +148,7 @@ def build_search_page(searcher: PersonSearcher,
                         image_mode=None,
                         format='png',
                         sources=['upload', 'clipboard'],
-                        label='Query image (or upload one): click two '
-                        'opposite corners of the person',
+                        label='Query: click two corners of the person',
                         height=300,
                         scale=3,
                         elem_id='query-image')
@@ -188,7 +187,7 @@ def build_search_page(searcher: PersonSearcher,
             with gr.Column():
                 crops = gr.Gallery(
                     label='Matches',
-                    columns=5,
+                    columns=4,
                     height=610,
                     object_fit='contain',
                     format='png',
