@@ -27,6 +27,9 @@ from mmseqnet.visualization import PersonSearchVisualizer
 _CAMERA_IN_NAME = re.compile(r'(?:^|_)c(\d+)(?=s\d+_|_)')
 # Handlers the page's own widgets call; only the search is an API endpoint.
 _PRIVATE = dict(api_visibility='private')
+# Handlers that read gallery sources run one at a time: read_source shares
+# one open reader per video between callers, and a reader seeks.
+_ONE_AT_A_TIME = dict(concurrency_limit=1, concurrency_id='reads_sources')
 
 
 def source_camera_and_time(source: str) -> Tuple[str, str]:
@@ -204,7 +207,8 @@ def build_search_page(searcher: PersonSearcher,
         source.input(
             handlers.pick_source,
             source, [image, *box, next_corner],
-            **_PRIVATE)
+            **_PRIVATE,
+            **_ONE_AT_A_TIME)
         image.upload(
             handlers.new_upload, None, [source, *box, next_corner],
             **_PRIVATE)
@@ -220,12 +224,14 @@ def build_search_page(searcher: PersonSearcher,
               handlers.preview, [source, image, *box],
               preview,
               show_progress='hidden',
-              **_PRIVATE)
+              **_PRIVATE,
+              **_ONE_AT_A_TIME)
         button.click(
             handlers.search,
             [source, image, *box, use_cbgm, use_gfn, topk],
             [crops, picture, records],
-            api_name='search')
+            api_name='search',
+            **_ONE_AT_A_TIME)
     return page
 
 
