@@ -160,7 +160,6 @@ def prepare(args: argparse.Namespace) -> ShardedGallery:
 def build_logger(out: str) -> MMLogger:
     """A logger writing one file per rank under ``<out>/logs/``, every rank
     also on the console (mmengine shows rank 0 only)."""
-    rank, _ = get_dist_info()
     os.makedirs(osp.join(out, 'logs'), exist_ok=True)
     logger = MMLogger.get_instance(
         f'index_gallery_{time.time_ns()}',

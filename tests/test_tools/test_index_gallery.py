@@ -20,7 +20,7 @@ from mmseqnet.apis import Gallery, PersonSearcher
 from mmseqnet.testing import REPO_ROOT, load_tool, tiny_seqnet_cfg
 
 TOOL = str(REPO_ROOT / 'tools' / 'index_gallery.py')
-NUM_IMAGES = 12
+NUM_IMAGES = 8
 # Shards of 2 images in batches of 2: every run forms the same batches.
 OPTIONS = ['--shard-size', '2', '--batch-size', '2', '--score-thr', '0']
 
@@ -115,7 +115,7 @@ def test_two_gloo_processes_give_the_single_process_gallery(
     assert result.returncode == 0, result.stderr[-3000:]
     printed = result.stdout + result.stderr
     # Each rank indexes every second shard and says so.
-    for rank, shards in ((0, (0, 2, 4)), (1, (1, 3, 5))):
+    for rank, shards in ((0, (0, 2)), (1, (1, 3))):
         for shard in shards:
             assert f'[rank {rank}/2] shard {shard} ' in printed, printed
     assert len(glob.glob(osp.join(out, 'logs', '*rank1.log'))) == 1
