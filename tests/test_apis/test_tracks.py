@@ -84,7 +84,9 @@ def test_split_video_source():
     assert split_video_source('a/b.jpg') == ('a/b.jpg', None)
 
 
-@pytest.mark.parametrize('frame_step', [1, 2])
+# At 10 fps, people walk half their width from frame to frame at step 2,
+# their boxes stop overlapping at step 4.
+@pytest.mark.parametrize('frame_step', [1, 2, 4])
 def test_link_tracks_one_track_per_walk(videos, tmp_path, frame_step):
     pytest.importorskip('trackers')
     still = str(tmp_path / 'still.jpg')
@@ -113,7 +115,7 @@ def test_link_tracks_one_track_per_walk(videos, tmp_path, frame_step):
         range(len(set(walks[walks >= 0]))))
 
 
-@pytest.mark.parametrize('frame_step', [1, 2])
+@pytest.mark.parametrize('frame_step', [1, 4])
 def test_rank_tracks_finds_the_query_person(videos, frame_step):
     pytest.importorskip('trackers')
     gallery, walks, persons = ground_truth_gallery(videos, frame_step)
