@@ -153,6 +153,43 @@ def test_rank_tracks_finds_the_query_person(videos, frame_step):
                for span in spans[2:])
 
 
+def walking_gallery(frames, boxes):
+    """One video's gallery: ``boxes[i]`` (a list of xyxy) on ``frames[i]``,
+    each detection with its own embedding."""
+    sources = [f'v.mp4{FRAME_SEPARATOR}{f}' for f in frames]
+    image_ids = np.concatenate(
+        [np.full(len(b), i, np.int64) for i, b in enumerate(boxes)])
+    flat = np.array([box for b in boxes for box in b], np.float32)
+    return Gallery(sources, image_ids, flat.reshape(-1, 4),
+                   np.full(len(flat), 0.9, np.float32),
+                   np.eye(len(flat), dtype=np.float32))
+
+
+def test_link_tracks_keeps_first_and_drops_lone_detections():
+    pytest.importorskip('trackers')
+    # A walker (5 px a frame) on frames 0-4, a lone detection on frame 2.
+    boxes = [[[10 + 5 * f, 20, 40 + 5 * f, 100]] for f in range(5)]
+    boxes[2].append([200, 20, 230, 100])
+    track_ids = link_tracks(walking_gallery(range(5), boxes))
+    # ByteTrack names a track at its second detection; the first one, which
+    # started it, is in the track too.
+    assert track_ids.tolist() == [0, 0, 0, -1, 0, 0]
+
+
+@pytest.mark.parametrize('max_lost_frames, expected', [(30, [0, 0, 1, 1]),
+                                                       (60, [0, 0, 0, 0])])
+def test_link_tracks_counts_lost_time_in_frames(max_lost_frames, expected):
+    pytest.importorskip('trackers')
+    # Frames 0 and 2, then 40 video frames without the person (gallery
+    # frames 10, 20, 30 hold nobody), then frames 42 and 44.
+    frames = [0, 2, 10, 20, 30, 42, 44]
+    box = [10, 20, 40, 100]
+    boxes = [[box], [box], [], [], [], [box], [box]]
+    track_ids = link_tracks(
+        walking_gallery(frames, boxes), max_lost_frames=max_lost_frames)
+    assert track_ids.tolist() == expected
+
+
 def small_tracked_gallery():
     """Three frames of one video and an image; tracks 0 (rows 0, 2, 4) and
     1 (rows 1, 3); row 5 on the image."""
