@@ -40,6 +40,9 @@ INSTALL_REQUIRES = [
 ]
 EXTRAS_REQUIRE = {
     'tests': ['pytest'],
+    # Large galleries: the ANN index (mmseqnet.apis.GalleryIndex, faiss) and
+    # video tracks (ByteTrack from supervision).
+    'search': ['faiss-cpu>=1.8', 'supervision>=0.25'],
     # The browser search page (mmseqnet.apps, tools/search_page.py); its
     # client (gradio_client) comes with it. Tested with gradio 6.31.
     'web': ['gradio>=6.0'],

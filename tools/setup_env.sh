@@ -99,9 +99,9 @@ log "using cached $MMCV_WHEEL"
 
 # Naming the installed torch keeps pip from trading it (or the setuptools it
 # needs) for something else while it resolves mmseqnet's requirements.
-log "installing mmcv, mmengine, mmdet, openmim, scipy and mmseqnet"
+log "installing mmcv, mmengine, mmdet, openmim, scipy and mmseqnet with its tests, search (faiss, supervision) and web (gradio) extras"
 "${PIP[@]}" install "${index_args[@]}" "torch==$TORCH_VERSION" "$MMCV_WHEEL" \
-    -e "$ROOT[tests]"
+    -e "$ROOT[tests,search,web]"
 
 "$VPY" -c 'import mmseqnet, mmcv.ops, mmdet, mmengine; print("mmseqnet", mmseqnet.__version__, "| mmcv", mmcv.__version__, "| mmdet", mmdet.__version__, "| mmengine", mmengine.__version__)'
 echo "$FP" > "$STAMP"
