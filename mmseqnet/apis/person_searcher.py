@@ -32,7 +32,9 @@ from mmengine.utils import ProgressBar
 from mmseqnet.engine import check_checkpoint_fits
 from mmseqnet.evaluation import PersonSearchMetric
 from mmseqnet.evaluation.functional import cbgm, gfn_scores, stable_topk
+from mmseqnet.evaluation.functional.cbgm import DEFAULT_K1
 from mmseqnet.visualization import PersonSearchVisualizer
+from .ann_index import GalleryIndex
 from .gallery import FRAME_SEPARATOR, Gallery, list_sources, read_source
 from .inference_pipeline import build_inference_pipeline
 
@@ -55,7 +57,9 @@ class Ranking(NamedTuple):
     Attributes:
         matches (list[SearchMatch]): The best matches, best first.
         similarities (np.ndarray): (N,) float32 similarity of every gallery
-            detection to the query (after CBGM when it was used).
+            detection to the query (after GFN and CBGM when they were used);
+            when ranked with an index, ``-inf`` for the detections it did
+            not retrieve (4 bytes per detection per query).
     """
     matches: List[SearchMatch]
     similarities: np.ndarray
@@ -291,7 +295,9 @@ class PersonSearcher:
              context: Optional[np.ndarray] = None,
              topk: int = 10,
              use_cbgm: bool = False,
-             gfn_filter: Optional[np.ndarray] = None) -> Ranking:
+             gfn_filter: Optional[np.ndarray] = None,
+             index: Optional[GalleryIndex] = None,
+             num_candidates: Optional[int] = None) -> Ranking:
         """Rank the gallery's detections for an embedded query.
 
         Similarity is the dot product of the embeddings; with a
@@ -301,6 +307,13 @@ class PersonSearcher:
         searcher's ``k1`` and ``k2`` (after the GFN weighting, whose factor
         the re-scored values keep, as the metric does). Ties keep gallery
         order.
+
+        With an ``index`` only its ``num_candidates`` best detections are
+        scored (exactly, from ``gallery.embeddings``), plus, for CBGM, every
+        detection of the images of the ``k1`` best of them: GFN and CBGM
+        then work on these candidates only. With an exact index holding at
+        least the ``k1`` and ``topk`` best, the result is the one without
+        index; GFN can only re-order the retrieved candidates.
 
         Args:
             gallery (Gallery): An indexed gallery.
@@ -313,39 +326,69 @@ class PersonSearcher:
             gfn_filter (np.ndarray, optional): (3, D) the query's GFN filter
                 (``embed_query(..., return_gfn_filter=True)``); needs a
                 gallery indexed by a model with GFN. Defaults to None.
+            index (GalleryIndex, optional): A nearest-neighbour index of
+                ``gallery.embeddings``. Defaults to None: every detection is
+                scored.
+            num_candidates (int, optional): Detections to retrieve from the
+                index. Defaults to None: ``max(1000, topk, k1)``.
 
         Returns:
-            Ranking: The best ``topk`` matches and all similarities.
+            Ranking: The best ``topk`` matches and the similarities, (N,);
+            with an index ``-inf`` for the detections not retrieved.
         """
         if use_cbgm and context is None:
             raise ValueError('CBGM needs the query context: pass the '
                              'context that embed_query returns.')
-        sims = (gallery.embeddings @ np.asarray(query, np.float32)).astype(
-            np.float32).reshape(-1)
-        weights = None
-        if gfn_filter is not None:
-            if gallery.scene_embeddings is None:
+        if gfn_filter is not None and gallery.scene_embeddings is None:
+            raise ValueError(
+                'GFN re-weighting needs scene embeddings in the gallery: '
+                'index it with a model that has a Gallery Filter '
+                'Network (roi_head.gfn_head).')
+        query = np.asarray(query, np.float32).reshape(-1)
+        k1 = DEFAULT_K1 if self.k1 is None else self.k1
+        rows = None
+        if index is not None:
+            if len(index) != len(gallery):
                 raise ValueError(
-                    'GFN re-weighting needs scene embeddings in the gallery: '
-                    'index it with a model that has a Gallery Filter '
-                    'Network (roi_head.gfn_head).')
-            weights = gfn_scores(
-                np.asarray(gfn_filter)[None],
-                gallery.scene_embeddings)[0].astype(np.float32)
-            sims = sims * weights[gallery.image_ids]
-        if use_cbgm and len(gallery):
+                    f'The index holds {len(index)} detections, the gallery '
+                    f'{len(gallery)}: build it from this gallery.')
+            _, found = index.search(query, num_candidates
+                                    or max(1000, topk, k1))
+            rows = np.unique(found[found >= 0])
+            if use_cbgm and len(rows):
+                # CBGM matches the query context with every detection of
+                # the images it re-scores, retrieved or not.
+                sims, _, _ = _similarities(gallery, query, gfn_filter, rows)
+                images = np.unique(gallery.image_ids[rows[stable_topk(
+                    sims, k1)]])
+                image_rows = [
+                    np.arange(first, last) for first, last in zip(
+                        np.searchsorted(gallery.image_ids, images, 'left'),
+                        np.searchsorted(gallery.image_ids, images, 'right'))
+                ]
+                rows = np.union1d(rows, np.concatenate(image_rows))
+        sims, image_ids, weights = _similarities(gallery, query, gfn_filter,
+                                                 rows)
+        embeddings = gallery.embeddings if rows is None \
+            else gallery.embeddings[rows]
+        if use_cbgm and len(sims):
             cbgm_k = {k: v for k, v in (('k1', self.k1), ('k2', self.k2))
                       if v is not None}
-            sims = cbgm(sims, gallery.image_ids, gallery.embeddings, context,
+            sims = cbgm(sims, image_ids, embeddings, context,
                         image_weights=weights, **cbgm_k)
+        best = stable_topk(sims, topk)
+        if rows is not None:
+            best = rows[best]
+            retrieved = sims
+            sims = np.full(len(gallery), -np.inf, np.float32)
+            sims[rows] = retrieved
         matches = [
             SearchMatch(
                 rank=rank + 1,
                 source=gallery.sources[gallery.image_ids[i]],
                 bbox=gallery.bboxes[i].tolist(),
                 score=float(gallery.scores[i]),
-                similarity=float(sims[i]))
-            for rank, i in enumerate(stable_topk(sims, topk))
+                similarity=float(sims[i])) for rank, i in enumerate(best)
         ]
         return Ranking(matches, sims)
 
@@ -355,7 +398,9 @@ class PersonSearcher:
                bbox: Sequence[float],
                topk: int = 10,
                use_cbgm: bool = False,
-               use_gfn: bool = False) -> List[SearchMatch]:
+               use_gfn: bool = False,
+               index: Optional[GalleryIndex] = None,
+               num_candidates: Optional[int] = None) -> List[SearchMatch]:
         """Embed a query person and rank the gallery for it (:meth:`rank`).
 
         Args:
@@ -368,6 +413,10 @@ class PersonSearcher:
             use_gfn (bool): Re-weight each gallery image by its Gallery
                 Filter Network score (a model and gallery with GFN).
                 Defaults to False.
+            index (GalleryIndex, optional): A nearest-neighbour index of the
+                gallery to rank its candidates only. Defaults to None.
+            num_candidates (int, optional): Candidates to retrieve from the
+                index. Defaults to None: see :meth:`rank`.
 
         Returns:
             list[SearchMatch]: The best ``topk`` matches, best first.
@@ -378,7 +427,47 @@ class PersonSearcher:
             raise ValueError('use_gfn needs a model with a Gallery Filter '
                              'Network (roi_head.gfn_head).')
         return self.rank(gallery, query, context, topk, use_cbgm,
-                         gfn_filter if use_gfn else None).matches
+                         gfn_filter if use_gfn else None, index,
+                         num_candidates).matches
+
+
+def _similarities(gallery: Gallery,
+                  query: np.ndarray,
+                  gfn_filter: Optional[np.ndarray] = None,
+                  rows: Optional[np.ndarray] = None) -> tuple:
+    """Query similarities of gallery detections, GFN-weighted when a filter
+    is given.
+
+    Args:
+        gallery (Gallery): The gallery.
+        query (np.ndarray): (D,) float32 query embedding.
+        gfn_filter (np.ndarray, optional): (3, D) the query's GFN filter.
+            Defaults to None.
+        rows (np.ndarray, optional): (K,) increasing detection rows to
+            score. Defaults to None: all.
+
+    Returns:
+        tuple: (K,) float32 similarities, (K,) non-decreasing image ids
+        that index the (I,) GFN weights per image (None without a filter):
+        gallery image ids without ``rows``, else those of the rows'
+        images in increasing order.
+    """
+    if rows is None:
+        embeddings, image_ids = gallery.embeddings, gallery.image_ids
+        scenes = gallery.scene_embeddings
+    else:
+        embeddings = gallery.embeddings[rows]
+        images, image_ids = np.unique(
+            gallery.image_ids[rows], return_inverse=True)
+        scenes = None if gallery.scene_embeddings is None \
+            else gallery.scene_embeddings[images]
+    sims = (embeddings @ query).astype(np.float32).reshape(-1)
+    weights = None
+    if gfn_filter is not None:
+        weights = gfn_scores(np.asarray(gfn_filter)[None],
+                             scenes)[0].astype(np.float32)
+        sims = sims * weights[image_ids]
+    return sims, image_ids, weights
 
 
 def _test_metric(cfg: Config) -> PersonSearchMetric:

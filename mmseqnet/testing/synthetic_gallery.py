@@ -66,8 +66,8 @@ def synthetic_gallery(num_dets: int,
             is. Defaults to None: in memory.
         chunk_size (int): Detections generated at once (bounds the memory
             in use). Defaults to 262144.
-        seed (int): Random seed; equal arguments give equal galleries.
-            Defaults to 0.
+        seed (int): Random seed; equal arguments (``chunk_size``
+            included) give equal galleries. Defaults to 0.
 
     Returns:
         SyntheticGallery: Embeddings, identities and queries.

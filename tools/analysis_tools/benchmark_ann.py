@@ -13,7 +13,7 @@ searched, from its memory map, by:
   threshold);
 - ``ivfpq``: the approximate :class:`GalleryIndex`, per ``--nlist`` and
   ``--nprobe``, both as the index scores (``raw``) and with its best
-  ``--candidates`` re-scored exactly from the memory map (``rescored``, what
+  ``--candidates`` re-scored exactly from the memory map (what
   :meth:`PersonSearcher.rank` does with an index).
 
 Reported per method: build time, recall@10 against exact search (the share
@@ -60,11 +60,15 @@ def parse_args() -> argparse.Namespace:
         default=['numpy', 'flat', 'ivfpq'],
         choices=['numpy', 'flat', 'ivfpq'])
     parser.add_argument('--nlist', type=int, nargs='+', default=[1024])
-    parser.add_argument('--pq-m', type=int, default=32)
-    parser.add_argument('--nprobe', type=int, nargs='+',
-                        default=[8, 16, 32, 64])
-    parser.add_argument('--candidates', type=int, default=1000,
-                        help='re-scored candidates per query')
+    parser.add_argument('--pq-m', type=int, default=64)
+    parser.add_argument(
+        '--nprobe', type=int, nargs='+', default=[256, 384, 512])
+    parser.add_argument(
+        '--candidates',
+        type=int,
+        nargs='+',
+        default=[1000],
+        help='re-scored candidates per query')
     parser.add_argument('--num-queries', type=int, default=100)
     parser.add_argument('--exact-queries', type=int, default=20,
                         help='queries timed for the exact methods')
@@ -209,18 +213,19 @@ def benchmark_size(args: argparse.Namespace, size: int) -> List[dict]:
             index.save(path)
             for nprobe in args.nprobe:
                 index.nprobe = nprobe
-                for rescored in (False, True):
+                # 0: the index's own 10 best.
+                for candidates in [0] + args.candidates:
                     row = dict(
                         method=f'{index.kind} nprobe={nprobe} ' + (
-                            f'rescored {args.candidates}'
-                            if rescored else 'raw'),
+                            f'best {candidates} re-scored'
+                            if candidates else 'raw'),
                         build_s=build_s,
                         index_gb=file_size_gb(path))
                     with measured(row):
                         found, row['query_ms'] = per_query(
                             lambda q: index.search(
-                                q, 10, embeddings if rescored else None,
-                                args.candidates)[1][0], queries)
+                                q, 10, embeddings if candidates else None,
+                                candidates)[1][0], queries)
                     row['ram_gb'] = max(row['ram_gb'], build['ram_gb'])
                     row['recall'] = recall(found, exact)
                     rows.append(row)
