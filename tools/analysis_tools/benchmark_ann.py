@@ -161,6 +161,7 @@ def benchmark_size(args: argparse.Namespace, size: int) -> List[dict]:
     stem = osp.join(
         args.work_dir, f'gallery_{size}x{args.dim}_ids{args.dets_per_id:g}'
         f'_noise{args.noise:g}_seed{args.seed}')
+    reused = osp.isfile(stem + '.npy')
     start = time.perf_counter()
     data = synthetic_gallery(
         size,
@@ -170,8 +171,9 @@ def benchmark_size(args: argparse.Namespace, size: int) -> List[dict]:
         num_queries=args.num_queries,
         path=stem + '.npy',
         seed=args.seed)
-    print(f'{size} detections ({file_size_gb(stem + ".npy"):.1f} GB): '
-          f'{time.perf_counter() - start:.0f} s to write or open')
+    print(f'{size} detections ({file_size_gb(stem + ".npy"):.1f} GB) '
+          f'{"reused from" if reused else "written to"} {stem}.npy in '
+          f'{time.perf_counter() - start:.0f} s')
     embeddings, queries = data.embeddings, data.queries
     start = time.perf_counter()
     exact = brute_force(embeddings, queries, 10)
