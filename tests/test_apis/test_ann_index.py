@@ -269,3 +269,18 @@ def test_rank_with_an_approximate_index(searcher, identities):
                        'the gallery 20000'):
         searcher.rank(gallery, identities.queries[0],
                       index=GalleryIndex().build(gallery.embeddings[:100]))
+
+
+@needs_faiss
+def test_index_beside_a_memory_mapped_gallery(searcher, tmp_path):
+    small_gallery(2).save(str(tmp_path / 'gallery'))
+    gallery = Gallery.load(str(tmp_path / 'gallery'))
+    assert isinstance(gallery.embeddings, np.memmap)
+    path = str(tmp_path / 'gallery' / 'index.faiss')
+    GalleryIndex().build(gallery.embeddings).save(path)
+    index = GalleryIndex.load(path, gallery_size=len(gallery))
+    query, context = gallery.embeddings[5], gallery.embeddings[[5, 9]]
+    plain = searcher.rank(gallery, query, context, 5, use_cbgm=True)
+    ranked = searcher.rank(gallery, query, context, 5, use_cbgm=True,
+                           index=index, num_candidates=8)
+    assert [m.bbox for m in ranked.matches] == [m.bbox for m in plain.matches]
