@@ -17,8 +17,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import mmcv
 import numpy as np
 
-from mmseqnet.apis import (FRAME_SEPARATOR, Gallery, PersonSearcher,
-                           SearchMatch, draw_search_result, read_source)
+from mmseqnet.apis import (FRAME_SEPARATOR, Gallery, GalleryIndex,
+                           PersonSearcher, SearchMatch, draw_search_result,
+                           read_source)
 from mmseqnet.visualization import PersonSearchVisualizer
 
 # The camera in a PRW frame name (c<camera>s<sequence>_<frame>) and in the
@@ -88,7 +89,7 @@ def match_record(match: SearchMatch) -> Dict[str, Any]:
 
 def build_search_page(searcher: PersonSearcher,
                       gallery: Gallery,
-                      index: Optional[Any] = None,
+                      index: Optional[GalleryIndex] = None,
                       max_listed_sources: int = 1000,
                       title: str = 'mmseqnet person search') -> Any:
     """A gradio page that searches a gallery for a person.
@@ -116,9 +117,9 @@ def build_search_page(searcher: PersonSearcher,
             :meth:`~PersonSearcher.rank`.
         gallery (Gallery): The indexed gallery (or an object with the same
             attributes, as :meth:`PersonSearcher.rank` takes).
-        index (optional): A nearest-neighbour index of the gallery, passed
-            to :meth:`PersonSearcher.rank` as ``index``. Defaults to None
-            (exact ranking of every detection).
+        index (GalleryIndex, optional): A nearest-neighbour index of the
+            gallery: :meth:`PersonSearcher.rank` ranks its candidates.
+            Defaults to None (every detection is ranked).
         max_listed_sources (int): Gallery sources listed for picking; the
             others can be typed. Defaults to 1000.
         title (str): The page's title. Defaults to
@@ -252,17 +253,16 @@ class _SearchHandlers:
     Args:
         searcher (PersonSearcher): See :func:`build_search_page`.
         gallery (Gallery): See :func:`build_search_page`.
-        index (optional): See :func:`build_search_page`.
+        index (GalleryIndex, optional): See :func:`build_search_page`.
         error (type): gradio's ``Error``: its message is shown on the page
             and returned to the API's caller.
     """
 
     def __init__(self, searcher: PersonSearcher, gallery: Gallery,
-                 index: Optional[Any], error: type) -> None:
+                 index: Optional[GalleryIndex], error: type) -> None:
         self.searcher = searcher
         self.gallery = gallery
-        # Only given when set: rank() takes `index` once an ANN index exists.
-        self.rank_kwargs = {} if index is None else dict(index=index)
+        self.index = index
         self.error = error
         self.known_sources = set(gallery.sources)
         self.visualizer = PersonSearchVisualizer(
@@ -277,8 +277,8 @@ class _SearchHandlers:
         ]
         if gallery.scene_embeddings is not None:
             parts.append('GFN scene embeddings')
-        if self.rank_kwargs:
-            parts.append(f'index: {type(self.rank_kwargs["index"]).__name__}')
+        if self.index is not None:
+            parts.append(f'faiss index {self.index.kind}')
         return 'Gallery: ' + ', '.join(parts) + '.'
 
     def query_image(self, source: Optional[str],
@@ -363,7 +363,7 @@ class _SearchHandlers:
                 int(topk),
                 use_cbgm=use_cbgm,
                 gfn_filter=gfn_filter if use_gfn else None,
-                **self.rank_kwargs).matches
+                index=self.index).matches
         except (ValueError, FileNotFoundError) as err:
             raise self.error(str(err)) from err
         records = [match_record(match) for match in matches]

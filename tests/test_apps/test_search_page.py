@@ -159,6 +159,27 @@ def test_camera_and_time_from_the_source_name(tmp_path):
         'gate_east', '2.50 s (frame 20)')
 
 
+def test_search_through_an_index(searcher, gallery, monkeypatch):
+    pytest.importorskip('faiss')
+    from mmseqnet.apis import GalleryIndex
+    index = GalleryIndex().build(gallery.embeddings)
+    calls = []
+    search = index.search
+    monkeypatch.setattr(index, 'search',
+                        lambda *args: calls.append(args) or search(*args))
+    handlers = _SearchHandlers(searcher, gallery, index, RuntimeError)
+    source = gallery.sources[2]
+    for use_cbgm in (False, True):
+        _, _, records = handlers.search(source, None, *QUERY_BOX, use_cbgm,
+                                        False, 4)
+        expected = searcher.search(
+            gallery, source, QUERY_BOX, topk=4, use_cbgm=use_cbgm,
+            index=index)
+        assert records == [match_record(m) for m in expected]
+    assert len(calls) == 4
+    assert 'faiss index Flat' in handlers.summary()
+
+
 def test_gfn_toggle_only_with_scene_embeddings(searcher, gallery):
     gr = pytest.importorskip('gradio')
     scenes = np.zeros((len(gallery.sources), 32), np.float32)

@@ -57,4 +57,4 @@ def test_serves_a_gallery_directory(synthetic_prw_root, tmp_path, monkeypatch,
     header = next(block.value for block in page.blocks.values()
                   if isinstance(block, gr.Markdown))
     assert f'{len(frames)} images, {len(gallery)} detections' in header
-    assert ('index: GalleryIndex' in header) == with_index
+    assert ('faiss index' in header) == with_index
