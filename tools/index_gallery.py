@@ -12,7 +12,9 @@ of ``world_size`` indexes the shards ``i % world_size == rank`` in batches,
 writes each one as it finishes and logs its progress (console and
 ``<out>/logs/``). Shards already written are skipped, so running the same
 command again after a kill loses nothing. Once every shard is written,
-rank 0 merges them into one memory-mapped gallery: ``Gallery.load(out)``.
+rank 0 merges them into one memory-mapped gallery, ``Gallery.load(out)``,
+and links the detections of each video into person tracks (``track_ids``;
+needs the ``search`` extra).
 """
 import os
 
@@ -28,15 +30,18 @@ import logging  # noqa: E402
 import os.path as osp  # noqa: E402
 import time  # noqa: E402
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmdet.utils import get_test_pipeline_cfg  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.dist import (barrier, broadcast_object_list,  # noqa: E402
-                           get_dist_info, init_dist)
+                           get_dist_info)
 from mmengine.logging import MMLogger  # noqa: E402
 
-from mmseqnet.apis import PersonSearcher, list_sources  # noqa: E402
+from mmseqnet.apis import (FRAME_SEPARATOR, Gallery,  # noqa: E402
+                           PersonSearcher, link_tracks, list_sources)
 from mmseqnet.apis.sharded_gallery import ShardedGallery  # noqa: E402
+from mmseqnet.utils.dist import init_distributed  # noqa: E402
 
 
 def parse_args():
@@ -67,6 +72,11 @@ def parse_args():
         help='detection score threshold (default: the config '
         "PersonSearchMetric's det_score_thr)")
     parser.add_argument(
+        '--max-lost-frames',
+        type=int,
+        default=30,
+        help='video frames a tracked person may stay undetected')
+    parser.add_argument(
         '--device',
         help='default: the rank\'s GPU when there is one, else cpu')
     parser.add_argument(
@@ -82,22 +92,6 @@ def parse_args():
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args()
-
-
-def init_distributed(launcher: str, timeout: int) -> None:
-    """mmengine's ``init_dist``: NCCL with a GPU per rank, else gloo."""
-    if torch.cuda.is_available():
-        init_dist(launcher, backend='nccl', timeout=timeout)
-        return
-    # mmengine's launchers pin each rank to its CUDA device first, which a
-    # CPU-only torch cannot do (no torch._C._cuda_setDevice); on CPU there is
-    # no device to pin.
-    set_device = torch.cuda.set_device
-    torch.cuda.set_device = lambda device: None
-    try:
-        init_dist(launcher, backend='gloo', timeout=timeout)
-    finally:
-        torch.cuda.set_device = set_device
 
 
 def file_sha256(path: str) -> str:
@@ -235,6 +229,24 @@ def main():
             logger.info(f'Merged {gallery.num_shards} shards into {args.out}: '
                         f'{len(merged.sources)} sources, {len(merged)} '
                         'detections; open it with Gallery.load')
+            add_tracks(merged, args, logger)
+
+
+def add_tracks(gallery: Gallery, args: argparse.Namespace,
+               logger: MMLogger) -> None:
+    """Link the detections of the gallery's videos into person tracks, once
+    every shard is in: a track may cross shards."""
+    if not any(FRAME_SEPARATOR in source for source in gallery.sources):
+        return
+    try:
+        gallery.track_ids = link_tracks(gallery, args.max_lost_frames)
+    except ImportError as error:
+        logger.warning(f'No person tracks: {error}')
+        return
+    gallery.save_arrays(args.out, ['track_ids'])
+    linked = gallery.track_ids[gallery.track_ids >= 0]
+    logger.info(f'Linked {len(linked)} of {len(gallery)} video detections '
+                f'into {len(np.unique(linked))} person tracks')
 
 
 if __name__ == '__main__':

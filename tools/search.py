@@ -177,9 +177,12 @@ def main():
         print()
     linked = add_tracks(gallery, args.max_lost_frames,
                         needed=args.tracks_json is not None)
-    if args.gallery_cache and (linked or not cached):
+    if args.gallery_cache and not cached:
         gallery.save(args.gallery_cache)
         print(f'Index written to {args.gallery_cache}')
+    elif args.gallery_cache and linked:
+        gallery.save_arrays(args.gallery_cache, ['track_ids'])
+        print(f'Tracks written to {args.gallery_cache}')
 
     query, context, gfn_filter = searcher.embed_query(
         args.query, args.query_box, return_gfn_filter=True)

@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import os.path as osp
+import threading
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -108,12 +109,44 @@ class Gallery:
                 'to a path ending in .npz.')
         os.makedirs(path, exist_ok=True)
         write_json(osp.join(path, SOURCES_FILE), self.sources)
-        for name, array in arrays.items():
-            # np.save appends .npy to a name without it.
-            temporary = osp.join(path, f'.{name}.tmp.npy')
-            np.save(temporary, np.ascontiguousarray(array))
-            os.replace(temporary, osp.join(path, f'{name}.npy'))
+        _write_arrays(path, arrays)
         write_manifest(path, gallery_manifest(self.sources, arrays))
+
+    def save_arrays(self, path: str, names: Sequence[str]) -> None:
+        """Write only some arrays of the gallery into its directory.
+
+        For what is added to a gallery after indexing (e.g. its
+        ``track_ids``): the other arrays, the embeddings among them, are
+        neither read nor rewritten, and the manifest keeps its other
+        entries (what indexed the gallery).
+
+        Args:
+            path (str): The gallery's directory (written by :meth:`save`
+                or ``tools/index_gallery.py``) or ``.npz`` file, which is
+                rewritten whole.
+            names (Sequence[str]): The arrays to write.
+        """
+        if path.endswith('.npz'):
+            self.save(path)
+            return
+        manifest = read_manifest(path)
+        if manifest['num_sources'] != len(self.sources) or \
+                manifest.get('num_detections') != len(self):
+            raise ValueError(
+                f'{path} holds another gallery ({manifest["num_sources"]} '
+                f'sources, {manifest.get("num_detections")} detections) '
+                f'than this one ({len(self.sources)}, {len(self)}).')
+        # The scores give the number of detections the others are checked
+        # against.
+        checked = _gallery_arrays(
+            dict(scores=self.scores, **{
+                name: getattr(self, name)
+                for name in names
+            }), len(self.sources), path)
+        _write_arrays(path, {name: checked[name] for name in names})
+        manifest['arrays'].update(
+            gallery_manifest(self.sources, self.arrays())['arrays'])
+        write_manifest(path, manifest)
 
     @classmethod
     def load(cls, path: str) -> 'Gallery':
@@ -282,6 +315,16 @@ def write_json(file: str, content) -> None:
     os.replace(temporary, file)
 
 
+def _write_arrays(path: str, arrays: Dict[str, np.ndarray]) -> None:
+    """Write arrays into a gallery directory, each replaced atomically (a
+    gallery opened from it keeps reading the old files)."""
+    for name, array in arrays.items():
+        # np.save appends .npy to a name without it.
+        temporary = osp.join(path, f'.{name}.tmp.npy')
+        np.save(temporary, np.ascontiguousarray(array))
+        os.replace(temporary, osp.join(path, f'{name}.npy'))
+
+
 def _gallery_arrays(arrays: Dict[str, np.ndarray], num_sources: int,
                     path: str) -> Dict[str, np.ndarray]:
     """The arrays in the gallery's dtypes (the same objects when they have
@@ -334,9 +377,10 @@ def list_sources(sources: Union[str, Sequence[str]],
         elif source.lower().endswith(IMAGE_LIST_EXTENSION):
             expanded.extend(_read_image_list(source))
         elif source.lower().endswith(VIDEO_EXTENSIONS):
-            video = _video_reader(source)
+            with _VIDEO_LOCK:
+                num_frames = len(_video_reader(source))
             expanded.extend(f'{source}{FRAME_SEPARATOR}{index}'
-                            for index in range(0, len(video), frame_step))
+                            for index in range(0, num_frames, frame_step))
         elif osp.isfile(source):
             expanded.append(source)
         else:
@@ -369,7 +413,10 @@ def read_source(source: str) -> np.ndarray:
     """Read one gallery source (image path or video frame) as BGR uint8."""
     if FRAME_SEPARATOR in source:
         path, index = source.rsplit(FRAME_SEPARATOR, 1)
-        frame = _video_reader(path).get_frame(int(index))
+        # The reader is shared and seeks: one frame at a time (threads of a
+        # web page or a data loader read sources too).
+        with _VIDEO_LOCK:
+            frame = _video_reader(path).get_frame(int(index))
         if frame is None:
             raise ValueError(f'Cannot read frame {index} of {path}.')
         return frame
@@ -389,6 +436,9 @@ def _video_reader(path: str) -> mmcv.VideoReader:
         raise FileNotFoundError(f'Video {path} does not exist.')
     stat = os.stat(path)
     return _open_video(path, stat.st_mtime_ns, stat.st_size)
+
+
+_VIDEO_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4)

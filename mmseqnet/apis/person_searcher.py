@@ -37,6 +37,7 @@ from mmseqnet.visualization import PersonSearchVisualizer
 from .ann_index import GalleryIndex
 from .gallery import FRAME_SEPARATOR, Gallery, list_sources, read_source
 from .inference_pipeline import build_inference_pipeline
+from .tracks import TrackSpan, link_tracks, rank_tracks
 
 ImageLike = Union[str, np.ndarray]
 
@@ -429,6 +430,39 @@ class PersonSearcher:
         return self.rank(gallery, query, context, topk, use_cbgm,
                          gfn_filter if use_gfn else None, index,
                          num_candidates).matches
+
+    def search_tracks(self,
+                      gallery: Gallery,
+                      image: ImageLike,
+                      bbox: Sequence[float],
+                      topk: int = 10,
+                      use_cbgm: bool = False,
+                      use_gfn: bool = False,
+                      index: Optional[GalleryIndex] = None,
+                      num_candidates: Optional[int] = None
+                      ) -> List[TrackSpan]:
+        """Embed a query person and rank the person tracks of a video
+        gallery for it, each by its best detection (:func:`rank_tracks`).
+
+        The tracks are ``gallery.track_ids`` (``tools/index_gallery.py``
+        and ``tools/search.py`` store them), else linked now
+        (:func:`link_tracks`). Arguments as :meth:`search`; with an index,
+        only the retrieved detections score their tracks.
+
+        Returns:
+            list[TrackSpan]: The best ``topk`` tracks, best first.
+        """
+        query, context, gfn_filter = self.embed_query(
+            image, bbox, return_gfn_filter=True)
+        if use_gfn and gfn_filter is None:
+            raise ValueError('use_gfn needs a model with a Gallery Filter '
+                             'Network (roi_head.gfn_head).')
+        track_ids = gallery.track_ids if gallery.track_ids is not None \
+            else link_tracks(gallery)
+        sims = self.rank(gallery, query, context, topk, use_cbgm,
+                         gfn_filter if use_gfn else None, index,
+                         num_candidates).similarities
+        return rank_tracks(gallery, sims, track_ids, topk)
 
 
 def _similarities(gallery: Gallery,

@@ -54,6 +54,11 @@ nothing else in mmseqnet alters another library's behaviour:
    torchvision the registry serves what is imported (ConvNeXt and its
    layers, for SeqNeXt) instead of failing every lookup; the rest of
    mmpretrain stays unavailable. With torchvision nothing changes.
+
+Not on import, only while it runs:
+:func:`mmseqnet.utils.dist.init_distributed` (``tools/index_gallery.py``)
+makes ``torch.cuda.set_device`` a no-op during MMEngine's ``init_dist`` on a
+CPU-only torch, whose launchers would otherwise fail pinning a GPU.
 """
 import importlib.util
 import os.path as osp

@@ -35,7 +35,8 @@ def add_runner_args(parser: argparse.ArgumentParser,
 
 def load_runner_config(args: argparse.Namespace) -> Config:
     """The config of ``args.config`` with the options of
-    :func:`add_runner_args` applied (work dir default: ``work_dirs/<name>``)."""
+    :func:`add_runner_args` applied (work dir default:
+    ``work_dirs/<name>``)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher

@@ -10,8 +10,8 @@ import pytest
 import torch
 from mmdet.apis import init_detector
 
-from mmseqnet.apis import (FRAME_SEPARATOR, Gallery, link_tracks, rank_tracks,
-                           split_video_source)
+from mmseqnet.apis import (FRAME_SEPARATOR, Gallery, PersonSearcher,
+                           link_tracks, rank_tracks, split_video_source)
 from mmseqnet.datasets.synthetic import generate_videos
 from mmseqnet.testing import REPO_ROOT, load_tool
 from mmseqnet.visualization import PALETTE
@@ -275,7 +275,7 @@ def test_search_tool_marks_the_track(videos, tmp_path, monkeypatch, capsys):
     out.mkdir()
     tool.main()
     printed = capsys.readouterr().out
-    assert 'Top 3 tracks:' in printed and 'Index written to' in printed
+    assert 'Top 3 tracks:' in printed and 'Tracks written to' in printed
     assert Gallery.load(cache).track_ids is not None
 
     with open(out / 'tracks.json') as f:
@@ -306,3 +306,45 @@ def test_search_tool_marks_the_track(videos, tmp_path, monkeypatch, capsys):
     tag = annotated[index][2:10, 2:60].reshape(-1, 3).astype(int)
     title_bgr = np.array(PALETTE.title[::-1])
     assert (np.abs(tag - title_bgr).max(1) < 30).mean() > 0.3
+
+
+def test_search_tracks_on_a_gallery_directory(videos, tmp_path):
+    """PersonSearcher.search_tracks: the tracks stored in a memory-mapped
+    gallery directory (Gallery.save_arrays adds them without rewriting the
+    embeddings), ranked for the query as rank_tracks ranks them."""
+    pytest.importorskip('trackers')
+    gallery, walks, persons = ground_truth_gallery(videos)
+    path = str(tmp_path / 'gallery')
+    gallery.save(path)
+    embeddings_file = tmp_path / 'gallery' / 'embeddings.npy'
+    written = embeddings_file.stat().st_mtime_ns
+    gallery = Gallery.load(path)
+    gallery.track_ids = link_tracks(gallery)
+    gallery.save_arrays(path, ['track_ids'])
+    assert embeddings_file.stat().st_mtime_ns == written
+    gallery = Gallery.load(path)
+    assert isinstance(gallery.track_ids, np.memmap)
+
+    light = str(REPO_ROOT / 'configs' / 'seqnet_light_synthetic_prw.py')
+    searcher = PersonSearcher(init_detector(light, device='cpu'))
+    query_row = np.flatnonzero(persons == 1)[0]
+    query = np.array(gallery.embeddings[query_row])
+    # The model is untrained: the query embedding is the ground truth's.
+    searcher.embed_query = lambda image, bbox, return_gfn_filter: (
+        query, query[None], None)
+    spans = searcher.search_tracks(gallery, 'unused.jpg', [0, 0, 1, 1],
+                                   topk=3, use_cbgm=True)
+    sims = searcher.rank(gallery, query, query[None], 3,
+                         use_cbgm=True).similarities
+    assert spans == rank_tracks(gallery, sims, gallery.track_ids, 3)
+    assert {persons[gallery.track_ids == span.track_id][0]
+            for span in spans[:2]} == {1}
+    with pytest.raises(ValueError, match='Gallery Filter Network'):
+        searcher.search_tracks(gallery, 'unused.jpg', [0, 0, 1, 1],
+                               use_gfn=True)
+
+    other = Gallery(gallery.sources[:1], *(np.array(a[:0]) for a in (
+        gallery.image_ids, gallery.bboxes, gallery.scores,
+        gallery.embeddings)))
+    with pytest.raises(ValueError, match='holds another gallery'):
+        other.save_arrays(path, ['scores'])
