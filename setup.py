@@ -41,8 +41,10 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     'tests': ['pytest'],
     # Large galleries: the ANN index (mmseqnet.apis.GalleryIndex, faiss) and
-    # video tracks (ByteTrack from supervision).
-    'search': ['faiss-cpu>=1.8', 'supervision>=0.25'],
+    # video tracks (ByteTrack of Roboflow's trackers, on supervision's
+    # Detections; supervision 0.26+ has no tracker of its own). Tested with
+    # faiss-cpu 1.15.1, trackers 2.6.1, supervision 0.31.2.
+    'search': ['faiss-cpu>=1.8', 'trackers>=2.6', 'supervision>=0.25'],
     # The browser search page (mmseqnet.apps, tools/search_page.py); its
     # client (gradio_client) comes with it. Tested with gradio 6.31.
     'web': ['gradio>=6.0'],

@@ -99,7 +99,7 @@ log "using cached $MMCV_WHEEL"
 
 # Naming the installed torch keeps pip from trading it (or the setuptools it
 # needs) for something else while it resolves mmseqnet's requirements.
-log "installing mmcv, mmengine, mmdet, openmim, scipy and mmseqnet with its tests, search (faiss, supervision) and web (gradio) extras"
+log "installing mmcv, mmengine, mmdet, openmim, scipy and mmseqnet with its tests, search (faiss, trackers) and web (gradio) extras"
 "${PIP[@]}" install "${index_args[@]}" "torch==$TORCH_VERSION" "$MMCV_WHEEL" \
     -e "$ROOT[tests,search,web]"
 
