@@ -20,7 +20,9 @@ def gfn_scores(filters: np.ndarray,
     ``gate``, ``offset``) scores a scene ``s`` as ``sigmoid(cos(anchor,
     gate * s / |s| + offset))``, GFN's combined score
     ``sigmoid(cos(z(q, s_A), z(q, s)))`` with the fuser's BatchNorm folded
-    into ``gate`` and ``offset``. Computed in float64.
+    into ``gate`` and ``offset``; the filters of GFN's other modes have
+    gate 1 and offset 0 (``'separate'``: anchor ``q``, ``'image'``: anchor
+    ``s_A``). Computed in float64.
 
     Args:
         filters (np.ndarray): Query filters (Q, 3, D).
