@@ -84,6 +84,7 @@ class GalleryIndex:
         self.chunk_size = chunk_size
         self.threads = threads
         self.index = None
+        self._kind = None
 
     def __len__(self) -> int:
         return 0 if self.index is None else self.index.ntotal
@@ -107,7 +108,7 @@ class GalleryIndex:
     def kind(self) -> Optional[str]:
         """str: The faiss factory string of the built index, None before
         :meth:`build`."""
-        return getattr(self, '_kind', None)
+        return self._kind
 
     def settings(self) -> dict:
         """dict: The constructor arguments (what :meth:`save` records)."""
@@ -143,7 +144,7 @@ class GalleryIndex:
             if dim % self.pq_m:
                 raise ValueError(f'pq_m={self.pq_m} must divide the '
                                  f'embedding size {dim}.')
-            # faiss wants some 39 to 256 training rows per list.
+            # k-means needs rows per list (faiss warns below 39).
             nlist = max(1, min(self.nlist, min(num, self.train_size) // 64))
             # 4-bit codes scanned with SIMD ("fast scan"): 8-bit ones (PQ32)
             # built 20 times slower at 1M and searched slower (measured)
@@ -193,8 +194,12 @@ class GalleryIndex:
             raise RuntimeError('GalleryIndex.search before build or load.')
         faiss = _faiss()
         self._set_threads(faiss)
-        queries = np.ascontiguousarray(
-            np.asarray(queries, np.float32).reshape(-1, self.index.d))
+        queries = np.asarray(queries, np.float32)
+        if queries.shape[-1] != self.index.d or queries.ndim > 2:
+            raise ValueError(f'GalleryIndex.search: queries must be (Q, '
+                             f'{self.index.d}) or ({self.index.d},), got '
+                             f'{queries.shape}.')
+        queries = np.ascontiguousarray(queries.reshape(-1, self.index.d))
         if embeddings is None:
             scores, ids = self.index.search(queries, k)
         else:

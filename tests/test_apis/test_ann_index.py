@@ -67,6 +67,8 @@ def test_exact_below_the_threshold(identities):
                            1),
         rtol=1e-5,
         atol=1e-6)
+    with pytest.raises(ValueError, match=r'queries must be \(Q, 64\)'):
+        index.search(identities.queries[:, :32], 10)
     # One query as (D,), more neighbours than the gallery holds.
     scores, ids = index.search(identities.queries[0], 5)
     assert ids.shape == (1, 5)
