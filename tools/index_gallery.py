@@ -14,7 +14,9 @@ writes each one as it finishes and logs its progress (console and
 command again after a kill loses nothing. Once every shard is written,
 rank 0 merges them into one memory-mapped gallery, ``Gallery.load(out)``,
 and links the detections of each video into person tracks (``track_ids``;
-needs the ``search`` extra).
+needs the ``search`` extra); with ``--ann-index`` it also builds a
+nearest-neighbour index of the gallery, ``<out>/index.faiss``, for
+``tools/search.py --index`` and ``tools/search_page.py --index``.
 """
 import os
 
@@ -39,7 +41,8 @@ from mmengine.dist import (barrier, broadcast_object_list,  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 
 from mmseqnet.apis import (FRAME_SEPARATOR, Gallery,  # noqa: E402
-                           PersonSearcher, link_tracks, list_sources)
+                           GalleryIndex, PersonSearcher, link_tracks,
+                           list_sources)
 from mmseqnet.apis.sharded_gallery import ShardedGallery  # noqa: E402
 from mmseqnet.utils.dist import init_distributed  # noqa: E402
 
@@ -71,6 +74,11 @@ def parse_args():
         type=float,
         help='detection score threshold (default: the config '
         "PersonSearchMetric's det_score_thr)")
+    parser.add_argument(
+        '--ann-index',
+        action='store_true',
+        help='also build a nearest-neighbour index of the gallery, '
+        '<out>/index.faiss (faiss, the search extra)')
     parser.add_argument(
         '--max-lost-frames',
         type=int,
@@ -230,6 +238,11 @@ def main():
                         f'{len(merged.sources)} sources, {len(merged)} '
                         'detections; open it with Gallery.load')
             add_tracks(merged, args, logger)
+            if args.ann_index:
+                index = GalleryIndex().build(merged.embeddings)
+                index.save(osp.join(args.out, 'index.faiss'))
+                logger.info(f'{index.kind} index of {len(merged)} detections '
+                            f'written to {args.out}/index.faiss')
 
 
 def add_tracks(gallery: Gallery, args: argparse.Namespace,

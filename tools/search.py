@@ -7,8 +7,11 @@ Example::
         --gallery frames/ --gallery-cache frames.gallery.npz \\
         --topk 5 --cbgm --out result.jpg
 
-The gallery is indexed once and cached (``--gallery-cache``); later searches
-of the same gallery only embed the query. In a video gallery the detections
+The gallery is indexed once and cached (``--gallery-cache``; a gallery
+directory of ``tools/index_gallery.py`` is searched as it is, without
+``--gallery``); later searches of the same gallery only embed the query.
+``--index`` ranks only the candidates of a faiss index of the gallery
+(built and saved there when missing). In a video gallery the detections
 are linked from frame to frame into person tracks (ByteTrack, from the
 ``trackers`` package of the ``search`` extra; cached with the gallery), and
 the tracks are ranked by their best detection: printed, and written with
@@ -29,7 +32,7 @@ import cv2
 import mmcv
 import numpy as np
 
-from mmseqnet.apis import (FRAME_SEPARATOR, VIDEO_EXTENSIONS, Gallery,
+from mmseqnet.apis import (FRAME_SEPARATOR, Gallery, GalleryIndex,
                            PersonSearcher, TrackSpan, draw_search_result,
                            link_tracks, list_sources, rank_tracks, read_source,
                            split_video_source)
@@ -51,12 +54,17 @@ def parse_args():
     parser.add_argument(
         '--gallery',
         nargs='+',
-        required=True,
-        help='gallery images, folders of images or video files')
+        help='gallery images, folders of images, image lists (.txt) or '
+        'video files (may be left out when --gallery-cache exists)')
     parser.add_argument(
         '--gallery-cache',
-        help='gallery index (.npz file or gallery directory): read if it '
-        'exists, else written')
+        help='gallery index (.npz file or gallery directory, e.g. of '
+        'tools/index_gallery.py): read if it exists, else written')
+    parser.add_argument(
+        '--index',
+        help='nearest-neighbour index of the gallery (faiss, the search '
+        'extra; e.g. <gallery directory>/index.faiss): read if it exists, '
+        'else built and written')
     parser.add_argument('--frame-step', type=int, default=1,
                         help='index every n-th video frame')
     parser.add_argument('--topk', type=int, default=10)
@@ -155,6 +163,20 @@ def add_tracks(gallery: Gallery, max_lost_frames: int,
     return True
 
 
+def open_index(path: str, gallery: Gallery) -> GalleryIndex:
+    """The gallery's nearest-neighbour index at ``path``, built and
+    written there first when it does not exist."""
+    if osp.exists(path):
+        index = GalleryIndex.load(path, gallery_size=len(gallery))
+        print(f'Loaded the {index.kind} index {path}')
+        return index
+    index = GalleryIndex().build(gallery.embeddings)
+    index.save(path)
+    print(f'{index.kind} index of {len(gallery)} detections written to '
+          f'{path}')
+    return index
+
+
 def main():
     args = parse_args()
     searcher = PersonSearcher.from_config(
@@ -163,9 +185,14 @@ def main():
         device=args.device,
         batch_size=args.batch_size)
     cached = bool(args.gallery_cache) and osp.exists(args.gallery_cache)
+    if not cached and not args.gallery:
+        raise ValueError('Give the gallery (--gallery), or an indexed one '
+                         f'(--gallery-cache: {args.gallery_cache} does not '
+                         'exist).')
     if cached:
         gallery = Gallery.load(args.gallery_cache)
-        expected = list_sources(args.gallery, args.frame_step)
+        expected = list_sources(args.gallery, args.frame_step) \
+            if args.gallery else gallery.sources
         if gallery.sources != expected:
             raise ValueError(
                 f'{args.gallery_cache} indexes other images than --gallery; '
@@ -191,7 +218,8 @@ def main():
                          '(e.g. configs/seqnext/seqnext_gfn_prw.py).')
     matches, sims = searcher.rank(
         gallery, query, context, args.topk, use_cbgm=args.cbgm,
-        gfn_filter=gfn_filter if args.gfn else None)
+        gfn_filter=gfn_filter if args.gfn else None,
+        index=open_index(args.index, gallery) if args.index else None)
     print(f'\nTop {len(matches)} matches:')
     for match in matches:
         box = ', '.join(f'{v:.0f}' for v in match.bbox)
@@ -218,11 +246,12 @@ def main():
         print(f'Tracks: {args.tracks_json}')
 
     if args.out_video:
-        videos = [
-            s for s in args.gallery if s.lower().endswith(VIDEO_EXTENSIONS)
-        ]
+        videos = list(
+            dict.fromkeys(
+                split_video_source(source)[0] for source in gallery.sources
+                if FRAME_SEPARATOR in source))
         if not videos:
-            raise ValueError('--out-video needs a video file in --gallery.')
+            raise ValueError('--out-video needs a video in the gallery.')
         track = spans[0] if spans else None
         video = track.video if track is not None else videos[0]
         fps = mmcv.VideoReader(video).fps / args.frame_step

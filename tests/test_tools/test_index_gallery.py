@@ -16,7 +16,7 @@ from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmseqnet.apis import Gallery, PersonSearcher, link_tracks
+from mmseqnet.apis import Gallery, GalleryIndex, PersonSearcher, link_tracks
 from mmseqnet.testing import REPO_ROOT, load_tool, tiny_seqnet_cfg
 
 TOOL = str(REPO_ROOT / 'tools' / 'index_gallery.py')
@@ -183,7 +183,8 @@ def test_killed_run_resumes_without_redoing_shards(model_files, reference,
 def test_video_sources_get_person_tracks(model_files, tmp_path, monkeypatch,
                                          capsys):
     """Once merged, the detections of a video gallery are linked into person
-    tracks (a track may cross shards) and stored beside the gallery."""
+    tracks (a track may cross shards) and stored beside the gallery, with
+    the nearest-neighbour index asked for."""
     pytest.importorskip('trackers')
     from mmseqnet.datasets.synthetic import generate_videos
     config, checkpoint, _ = model_files
@@ -196,9 +197,11 @@ def test_video_sources_get_person_tracks(model_files, tmp_path, monkeypatch,
         num_frames=8,
         frame_size=(256, 144))['videos'][0]['video']
     out = str(tmp_path / 'gallery')
+    pytest.importorskip('faiss')
     run_in_process(monkeypatch, config, checkpoint, '--sources', video,
-                   '--out', out, *OPTIONS)
+                   '--out', out, '--ann-index', *OPTIONS)
     assert 'person tracks' in capsys.readouterr().out
+    index = GalleryIndex.load(osp.join(out, 'index.faiss'))
     gallery = Gallery.load(out)
     assert len(gallery.sources) == 8 and len(gallery) > 0
     assert isinstance(gallery.track_ids, np.memmap)
@@ -206,3 +209,4 @@ def test_video_sources_get_person_tracks(model_files, tmp_path, monkeypatch,
     # The random model's boxes hardly form tracks: compare with linking
     # the merged gallery here.
     np.testing.assert_array_equal(gallery.track_ids, link_tracks(gallery))
+    assert index.exact and len(index) == len(gallery)

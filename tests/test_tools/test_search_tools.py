@@ -6,6 +6,7 @@ from pathlib import Path
 import cv2
 import mmcv
 import numpy as np
+import pytest
 import torch
 from mmdet.apis import init_detector
 
@@ -34,10 +35,14 @@ def test_search_tool_on_a_video(synthetic_prw_root, tmp_path, monkeypatch,
 
     tool = load_tool('search.py')
     out, out_video = str(tmp_path / 'result.jpg'), str(tmp_path / 'ann.mp4')
-    monkeypatch.setattr(sys, 'argv', [
+    cache = str(tmp_path / 'gallery')
+    query = [
         'search.py', LIGHT_CONFIG, checkpoint, '--query',
-        str(frames[0]), '--query-box', '50', '40', '110', '200',
-        '--gallery', video, '--topk', '3', '--out', out, '--out-video',
+        str(frames[0]), '--query-box', '50', '40', '110', '200', '--topk',
+        '3', '--out', out
+    ]
+    monkeypatch.setattr(sys, 'argv', query + [
+        '--gallery', video, '--gallery-cache', cache, '--out-video',
         out_video, '--batch-size', '2'
     ])
     tool.main()
@@ -47,6 +52,25 @@ def test_search_tool_on_a_video(synthetic_prw_root, tmp_path, monkeypatch,
     annotated = mmcv.VideoReader(out_video)
     assert len(annotated) == 3
     assert annotated[0].shape == first.shape
+
+    # The gallery directory alone, ranked through a faiss index built and
+    # saved beside it: the same matches.
+    pytest.importorskip('faiss')
+    index = osp.join(cache, 'index.faiss')
+    monkeypatch.setattr(sys, 'argv',
+                        query + ['--gallery-cache', cache, '--index', index])
+    tool.main()
+    with_index = capsys.readouterr().out
+    assert 'Flat index of' in with_index and osp.isfile(index)
+    assert matches_printed(with_index) == matches_printed(printed)
+    tool.main()
+    assert 'Loaded the Flat index' in capsys.readouterr().out
+
+
+def matches_printed(printed: str) -> list:
+    """The lines of the tool's top matches."""
+    lines = printed.split('Top 3 matches:')[1].strip().splitlines()
+    return lines[:3]
 
 
 def test_browse_dataset_draws_ids(synthetic_prw_root, tmp_path, monkeypatch):
