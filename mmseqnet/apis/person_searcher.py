@@ -225,13 +225,11 @@ class PersonSearcher:
                 keep = pred.scores >= self.score_thr
                 bboxes.append(pred.bboxes[keep].float().cpu().numpy())
                 scores.append(pred.scores[keep].float().cpu().numpy())
-                embeddings.append(
-                    pred.embeddings[keep].float().cpu().numpy())
+                embeddings.append(pred.embeddings[keep].float().cpu().numpy())
                 image_ids.append(
                     np.full(int(keep.sum()), start + offset, np.int64))
                 if 'scene_embedding' in result:
-                    scenes.append(
-                        result.scene_embedding.float().cpu().numpy())
+                    scenes.append(result.scene_embedding.float().cpu().numpy())
                 if progress is not None:
                     progress.update()
         dim = embeddings[0].shape[1] if embeddings else 0
@@ -373,10 +371,17 @@ class PersonSearcher:
         embeddings = gallery.embeddings if rows is None \
             else gallery.embeddings[rows]
         if use_cbgm and len(sims):
-            cbgm_k = {k: v for k, v in (('k1', self.k1), ('k2', self.k2))
-                      if v is not None}
-            sims = cbgm(sims, image_ids, embeddings, context,
-                        image_weights=weights, **cbgm_k)
+            cbgm_k = {
+                k: v
+                for k, v in (('k1', self.k1), ('k2', self.k2)) if v is not None
+            }
+            sims = cbgm(
+                sims,
+                image_ids,
+                embeddings,
+                context,
+                image_weights=weights,
+                **cbgm_k)
         best = stable_topk(sims, topk)
         if rows is not None:
             best = rows[best]
@@ -422,14 +427,14 @@ class PersonSearcher:
         Returns:
             list[SearchMatch]: The best ``topk`` matches, best first.
         """
-        query, context, gfn_filter = self.embed_query(
-            image, bbox, return_gfn_filter=True)
-        if use_gfn and gfn_filter is None:
-            raise ValueError('use_gfn needs a model with a Gallery Filter '
-                             'Network (roi_head.gfn_head).')
-        return self.rank(gallery, query, context, topk, use_cbgm,
-                         gfn_filter if use_gfn else None, index,
-                         num_candidates).matches
+        ranking = self.rank(
+            gallery,
+            *self._embed_for_ranking(image, bbox, use_gfn),
+            topk,
+            use_cbgm,
+            index=index,
+            num_candidates=num_candidates)
+        return ranking.matches
 
     def search_tracks(self,
                       gallery: Gallery,
@@ -439,8 +444,7 @@ class PersonSearcher:
                       use_cbgm: bool = False,
                       use_gfn: bool = False,
                       index: Optional[GalleryIndex] = None,
-                      num_candidates: Optional[int] = None
-                      ) -> List[TrackSpan]:
+                      num_candidates: Optional[int] = None) -> List[TrackSpan]:
         """Embed a query person and rank the person tracks of a video
         gallery for it, each by its best detection (:func:`rank_tracks`).
 
@@ -452,17 +456,31 @@ class PersonSearcher:
         Returns:
             list[TrackSpan]: The best ``topk`` tracks, best first.
         """
+        query, context, gfn_filter = self._embed_for_ranking(
+            image, bbox, use_gfn)
+        track_ids = gallery.track_ids if gallery.track_ids is not None \
+            else link_tracks(gallery)
+        sims = self.rank(
+            gallery,
+            query,
+            context,
+            topk,
+            use_cbgm,
+            gfn_filter,
+            index=index,
+            num_candidates=num_candidates).similarities
+        return rank_tracks(gallery, sims, track_ids, topk)
+
+    def _embed_for_ranking(self, image: ImageLike, bbox: Sequence[float],
+                           use_gfn: bool) -> tuple:
+        """The query embedding, its context and, with ``use_gfn``, its GFN
+        filter (else None): the first arguments of :meth:`rank`."""
         query, context, gfn_filter = self.embed_query(
             image, bbox, return_gfn_filter=True)
         if use_gfn and gfn_filter is None:
             raise ValueError('use_gfn needs a model with a Gallery Filter '
                              'Network (roi_head.gfn_head).')
-        track_ids = gallery.track_ids if gallery.track_ids is not None \
-            else link_tracks(gallery)
-        sims = self.rank(gallery, query, context, topk, use_cbgm,
-                         gfn_filter if use_gfn else None, index,
-                         num_candidates).similarities
-        return rank_tracks(gallery, sims, track_ids, topk)
+        return query, context, gfn_filter if use_gfn else None
 
 
 def _similarities(gallery: Gallery,
@@ -513,22 +531,24 @@ def _test_metric(cfg: Config) -> PersonSearchMetric:
         evaluators = [evaluators]
     for evaluator in evaluators:
         kind = evaluator.get('type')
-        if kind is PersonSearchMetric or (isinstance(kind, str) and kind.split(
-                '.')[-1] == PersonSearchMetric.__name__):
-            return PersonSearchMetric(
-                **{k: v
-                   for k, v in evaluator.items() if k != 'type'})
+        if kind is PersonSearchMetric or (isinstance(kind, str)
+                                          and kind.split('.')[-1]
+                                          == PersonSearchMetric.__name__):
+            return PersonSearchMetric(**{
+                k: v
+                for k, v in evaluator.items() if k != 'type'
+            })
     return PersonSearchMetric()
 
 
-def draw_search_result(query_image: ImageLike,
-                       query_bbox: Sequence[float],
-                       matches: Sequence[SearchMatch],
-                       out_file: Optional[str] = None,
-                       correct: Optional[Sequence[bool]] = None,
-                       tile_height: int = 256,
-                       visualizer: Optional[PersonSearchVisualizer] = None
-                       ) -> np.ndarray:
+def draw_search_result(
+        query_image: ImageLike,
+        query_bbox: Sequence[float],
+        matches: Sequence[SearchMatch],
+        out_file: Optional[str] = None,
+        correct: Optional[Sequence[bool]] = None,
+        tile_height: int = 256,
+        visualizer: Optional[PersonSearchVisualizer] = None) -> np.ndarray:
     """Draw a query beside its ranked matches with
     :meth:`PersonSearchVisualizer.draw_ranked_matches`.
 

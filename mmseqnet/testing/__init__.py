@@ -8,12 +8,14 @@ from .reference import (REFERENCE_DIR_ENV, reference_dir, reference_path,
                         require_reference, skip_without_reference)
 from .repository import REPO_ROOT, load_tool
 from .synthetic_gallery import SyntheticGallery, synthetic_gallery
-from .tiny_models import TinyPersonSearchDetector, tiny_seqnet_cfg
+from .tiny_models import (TinyPersonSearchDetector, tiny_person_searcher,
+                          tiny_seqnet_cfg)
 
 __all__ = [
     'REFERENCE_DIR_ENV', 'reference_dir', 'reference_path',
     'require_reference', 'skip_without_reference', 'MetricSamples',
     'synthetic_prw_samples', 'REPO_ROOT', 'load_tool',
-    'TinyPersonSearchDetector', 'tiny_seqnet_cfg', 'SyntheticGallery',
+    'TinyPersonSearchDetector', 'tiny_person_searcher', 'tiny_seqnet_cfg',
+    'SyntheticGallery',
     'synthetic_gallery'
 ]

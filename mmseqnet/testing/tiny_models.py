@@ -77,3 +77,23 @@ class TinyPersonSearchDetector(BaseModel):
                 labels=torch.zeros(n, dtype=torch.long),
                 embeddings=torch.full((n, self.width), self.width**-0.5))
         return data_samples
+
+
+def tiny_person_searcher(**kwargs):
+    """A ``PersonSearcher`` over :class:`TinyPersonSearchDetector`, images
+    loaded by ``LoadCheckedImageFromFile``: the API without a detector.
+
+    Args:
+        **kwargs: Arguments of ``PersonSearcher`` (batch size, k1, k2...).
+    """
+    # The API imports the models; the testing helpers load before it.
+    from mmseqnet.apis import PersonSearcher
+    model = TinyPersonSearchDetector()
+    model.cfg = Config(
+        dict(
+            test_dataloader=dict(
+                dataset=dict(pipeline=[
+                    dict(type='LoadCheckedImageFromFile'),
+                    dict(type='PackPersonSearchInputs')
+                ]))))
+    return PersonSearcher(model, **kwargs)

@@ -5,10 +5,9 @@ from importlib.util import find_spec
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 
-from mmseqnet.apis import Gallery, GalleryIndex, PersonSearcher
-from mmseqnet.testing import TinyPersonSearchDetector, synthetic_gallery
+from mmseqnet.apis import Gallery, GalleryIndex
+from mmseqnet.testing import synthetic_gallery, tiny_person_searcher
 
 needs_faiss = pytest.mark.skipif(
     find_spec('faiss') is None,
@@ -178,15 +177,7 @@ def test_threads_follow_torch(identities):
 @pytest.fixture
 def searcher():
     """rank() needs no detector: the tiny stand-in, CBGM k1=4, k2=2."""
-    model = TinyPersonSearchDetector()
-    model.cfg = Config(
-        dict(
-            test_dataloader=dict(
-                dataset=dict(pipeline=[
-                    dict(type='LoadCheckedImageFromFile'),
-                    dict(type='PackPersonSearchInputs')
-                ]))))
-    return PersonSearcher(model, k1=4, k2=2)
+    return tiny_person_searcher(k1=4, k2=2)
 
 
 def small_gallery(seed: int) -> Gallery:

@@ -3,26 +3,17 @@ without detections, bad query boxes and unreadable images."""
 import cv2
 import numpy as np
 import pytest
-from mmengine.config import Config
 
-from mmseqnet.apis import Gallery, PersonSearcher
+from mmseqnet.apis import Gallery
 
-from mmseqnet.testing import TinyPersonSearchDetector
+from mmseqnet.testing import tiny_person_searcher
 
 
 @pytest.fixture
 def searcher():
     """The tiny detector (detects nobody; embeds queries) behind the API,
     images loaded by LoadCheckedImageFromFile."""
-    model = TinyPersonSearchDetector()
-    model.cfg = Config(
-        dict(
-            test_dataloader=dict(
-                dataset=dict(pipeline=[
-                    dict(type='LoadCheckedImageFromFile'),
-                    dict(type='PackPersonSearchInputs')
-                ]))))
-    return PersonSearcher(model, batch_size=2)
+    return tiny_person_searcher(batch_size=2)
 
 
 @pytest.fixture
