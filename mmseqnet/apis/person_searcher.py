@@ -427,14 +427,17 @@ class PersonSearcher:
         Returns:
             list[SearchMatch]: The best ``topk`` matches, best first.
         """
-        ranking = self.rank(
+        query, context, gfn_filter = self._embed_for_ranking(
+            image, bbox, use_gfn)
+        return self.rank(
             gallery,
-            *self._embed_for_ranking(image, bbox, use_gfn),
+            query,
+            context,
             topk,
             use_cbgm,
+            gfn_filter,
             index=index,
-            num_candidates=num_candidates)
-        return ranking.matches
+            num_candidates=num_candidates).matches
 
     def search_tracks(self,
                       gallery: Gallery,
