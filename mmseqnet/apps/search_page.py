@@ -28,8 +28,8 @@ from mmseqnet.visualization import PersonSearchVisualizer
 _CAMERA_IN_NAME = re.compile(r'(?:^|_)c(\d+)(?=s\d+_|_)')
 # Handlers the page's own widgets call; only the search is an API endpoint.
 _PRIVATE = dict(api_visibility='private')
-# Handlers that read gallery sources run one at a time: read_source shares
-# one open reader per video between callers, and a reader seeks.
+# Handlers that read gallery sources and run the model go one at a time:
+# they share the CPU's cores, so several at once would each be slower.
 _ONE_AT_A_TIME = dict(concurrency_limit=1, concurrency_id='reads_sources')
 
 
