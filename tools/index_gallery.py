@@ -20,6 +20,8 @@ nearest-neighbour index of the gallery, ``<out>/index.faiss``, for
 """
 import os
 
+# The imports below must come after the setdefault: isort leaves them alone.
+# isort: off
 # Before torch starts OpenMP: waiting threads sleep instead of spinning, as
 # in tools/test.py (several ranks share the CPU cores here).
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
@@ -45,6 +47,7 @@ from mmseqnet.apis import (FRAME_SEPARATOR, Gallery,  # noqa: E402
                            list_sources)
 from mmseqnet.apis.sharded_gallery import ShardedGallery  # noqa: E402
 from mmseqnet.utils.dist import init_distributed  # noqa: E402
+# isort: on
 
 
 def parse_args():

@@ -1,6 +1,7 @@
 """The demo (``make demo``): person search from nothing to pictures.
 
-1. writes a synthetic PRW-format dataset (``tools/misc/generate_synthetic_dataset.py``);
+1. writes a synthetic PRW-format dataset
+   (``tools/misc/generate_synthetic_dataset.py``);
 2. trains the light SeqNet configuration with ``mim train mmseqnet``;
 3. evaluates the untrained and the trained model with ``mim test mmseqnet``
    (detection AP/recall, search mAP/top-1, with and without CBGM);

@@ -1,10 +1,12 @@
-"""Evaluate an mmseqnet checkpoint (single process, torchrun, Slurm or ``mim test``).
+"""Evaluate an mmseqnet model (one process, torchrun, Slurm, ``mim test``).
 
 One run processes every gallery image and every query of the test split and
 reports detection and person-search metrics (with and without CBGM).
 """
 import os
 
+# The imports below must come after the setdefault: isort leaves them alone.
+# isort: off
 # Before torch starts OpenMP: waiting threads sleep instead of spinning.
 # Spinning threads take the cores from each other and from the data loader
 # whenever anything else runs (measured on 2 cores beside two busy
@@ -18,6 +20,7 @@ from mmengine.evaluator import DumpResults  # noqa: E402
 
 from mmseqnet.utils.runner_cli import (  # noqa: E402
     add_runner_args, build_runner, load_runner_config)
+# isort: on
 
 
 def parse_args():

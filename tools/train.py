@@ -1,6 +1,8 @@
-"""Train an mmseqnet model (single process, torchrun, Slurm or ``mim train``)."""
+"""Train an mmseqnet model (one process, torchrun, Slurm, ``mim train``)."""
 import os
 
+# The imports below must come after the setdefault: isort leaves them alone.
+# isort: off
 # Before torch starts OpenMP: waiting threads sleep instead of spinning.
 # Spinning threads take the cores from each other and from the data loader
 # whenever anything else runs (measured on 2 cores beside two busy
@@ -12,6 +14,7 @@ import argparse  # noqa: E402
 
 from mmseqnet.utils.runner_cli import (  # noqa: E402
     add_runner_args, build_runner, load_runner_config)
+# isort: on
 
 
 def parse_args():

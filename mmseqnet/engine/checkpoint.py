@@ -13,11 +13,10 @@ class CheckpointMismatchError(RuntimeError):
     """A checkpoint does not fit the model it is loaded into."""
 
 
-def check_checkpoint_fits(
-    model: nn.Module,
-    checkpoint: Mapping,
-    source: str,
-    ignore_keys: Sequence[str] = ()) -> None:
+def check_checkpoint_fits(model: nn.Module,
+                          checkpoint: Mapping,
+                          source: str,
+                          ignore_keys: Sequence[str] = ()) -> None:
     """Raise if loading ``checkpoint`` would leave part of ``model`` unset.
 
     mmengine loads weights non-strictly and only logs what does not fit:

@@ -228,7 +228,8 @@ def scene_samples(images, queries, rng=None, score=0.9):
             scores=torch.full((n, ), score),
             labels=torch.zeros(n, dtype=torch.long),
             embeddings=torch.tensor(
-                _scene_embeddings(img['pids'], rng) * score, dtype=torch.float32))
+                _scene_embeddings(img['pids'], rng) * score,
+                dtype=torch.float32))
         sample.gt_instances = InstanceData(
             bboxes=torch.tensor(img['boxes']),
             labels=torch.zeros(n, dtype=torch.long),
@@ -267,7 +268,7 @@ def scene_samples(images, queries, rng=None, score=0.9):
 
 
 def evaluate_metric(metric, protocol, images, queries, samples):
-    """Run ``metric`` over ``samples`` in two batches, as the test loop does."""
+    """Run ``metric`` over ``samples`` in two batches like the test loop."""
     evaluator = Evaluator([metric])
     evaluator.dataset_meta = dict(
         classes=('person', ), protocol=protocol, queries=queries)

@@ -1,4 +1,4 @@
-"""mmdet's inference API and mmseqnet's PersonSearcher on an mmseqnet config."""
+"""mmdet's inference API and mmseqnet's PersonSearcher on mmseqnet configs."""
 import os
 import os.path as osp
 from unittest import mock

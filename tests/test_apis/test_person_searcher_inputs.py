@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from mmseqnet.apis import Gallery
-
 from mmseqnet.testing import tiny_person_searcher
 
 

@@ -14,9 +14,8 @@ from torch import nn
 
 from mmseqnet.apis import PersonSearcher
 from mmseqnet.engine import CheckpointMismatchError, check_checkpoint_fits
-from mmseqnet.testing import REPO_ROOT
+from mmseqnet.testing import REPO_ROOT, TinyPersonSearchDetector
 from mmseqnet.utils.safe_loading import UnsafeCheckpointError
-from mmseqnet.testing import TinyPersonSearchDetector
 
 
 def tiny_state(width):

@@ -27,11 +27,11 @@ def seqnet_cfg() -> ConfigDict:
 
 
 def _make_sample(bboxes=((10, 10, 50, 100), (60, 20, 120, 120),
-                        (100, 30, 150, 110)),
-                person_ids=(0, -1, 3),
-                img_shape=IMG_SHAPE,
-                scale_factor=(1.0, 1.0),
-                **metainfo) -> DetDataSample:
+                         (100, 30, 150, 110)),
+                 person_ids=(0, -1, 3),
+                 img_shape=IMG_SHAPE,
+                 scale_factor=(1.0, 1.0),
+                 **metainfo) -> DetDataSample:
     """A sample as the data preprocessor outputs it (boxes as tensors)."""
     sample = DetDataSample(
         metainfo=dict(

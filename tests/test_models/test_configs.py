@@ -8,7 +8,8 @@ from mmengine.config import Config
 from mmseqnet.testing import REPO_ROOT
 
 CONFIGS = sorted(
-    str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / 'configs').rglob('*.py')
+    str(p.relative_to(REPO_ROOT))
+    for p in (REPO_ROOT / 'configs').rglob('*.py')
     if '_base_' not in p.parts or p.parent.name == 'models')
 
 

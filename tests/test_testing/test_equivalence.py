@@ -5,8 +5,8 @@ from mmengine.structures import InstanceData
 from mmseqnet.testing.equivalence import (BOX_ATOL, BOX_RTOL,
                                           assert_boxes_close,
                                           assert_detections_close,
-                                          assert_values_close,
-                                          fixed_proposals, match_rows)
+                                          assert_values_close, fixed_proposals,
+                                          match_rows)
 
 # a near-degenerate box 1200 px wide and 0.5 px tall, and a small one
 BOXES = torch.tensor([[0., 10., 1200., 10.5], [5., 5., 15., 25.]])

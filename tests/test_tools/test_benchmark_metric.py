@@ -7,8 +7,8 @@ from mmseqnet.testing import load_tool
 def test_main_times_every_stage_and_reports_the_metrics(capsys, monkeypatch):
     tool = load_tool('analysis_tools/benchmark_metric.py')
     monkeypatch.setattr(sys, 'argv', [
-        'benchmark_metric.py', '--num-queries', '30', '--num-images', '60', '--num-ids',
-        '20', '--threads', '1'
+        'benchmark_metric.py', '--num-queries', '30', '--num-images', '60',
+        '--num-ids', '20', '--threads', '1'
     ])
     tool.main()
     lines = capsys.readouterr().out.splitlines()

@@ -78,7 +78,7 @@ def test_browse_dataset_draws_ids(synthetic_prw_root, tmp_path, monkeypatch):
     out_dir = tmp_path / 'browse'
     monkeypatch.setattr(sys, 'argv', [
         'browse_dataset.py',
-        str(REPO_ROOT / 'configs' / '_base_' / 'datasets' / 'synthetic_prw.py'),
+        str(REPO_ROOT / 'configs/_base_/datasets/synthetic_prw.py'),
         '--split', 'test', '--output-dir',
         str(out_dir), '--max-images', '2', '--cfg-options',
         f'test_dataloader.dataset.data_root={synthetic_prw_root}'

@@ -109,6 +109,7 @@ def test_gallery_frame(visualizer):
     # Left edges, half-way down (tags cover the top-left corners).
     assert tuple(picture[125, 20]) == person_id_color(3)
     assert tuple(picture[150, 200]) == PALETTE.unlabeled
+
     # On a 300-pixel frame a person's box is 1 pixel wide, the query's
     # thicker (OpenCV's thickness 3).
     def width(row, columns, colour):

@@ -27,9 +27,8 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmseqnet.evaluation import PersonSearchMetric
-from mmseqnet.evaluation.functional import (eval_detection, eval_search,
-                                            prw_galleries)
-from mmseqnet.evaluation.functional import CBGM_DEFAULTS
+from mmseqnet.evaluation.functional import (CBGM_DEFAULTS, eval_detection,
+                                            eval_search, prw_galleries)
 from mmseqnet.testing.metric_samples import synthetic_prw_samples
 
 

@@ -247,8 +247,8 @@ def _fitting_gallery_sizes(gallery_sizes: Optional[Sequence[int]],
     return sorted(gallery_sizes)
 
 
-def _entries(items: List[Tuple[str, Optional[np.ndarray],
-                              float]]) -> np.ndarray:
+def _entries(
+        items: List[Tuple[str, Optional[np.ndarray], float]]) -> np.ndarray:
     """1 x n struct of (imname, idlocate, ishard) from (name, xywh,
     visibility); no box -> empty fields, as in the real files."""
     empty = np.zeros((1, 0))

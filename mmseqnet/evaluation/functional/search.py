@@ -683,8 +683,8 @@ def _count_at_or_above(sorted_rows: np.ndarray, query: np.ndarray,
     return count
 
 
-def summarize_search(
-    result: SearchResult, topk: Sequence[int] = (1, 5, 10)) -> dict:
+def summarize_search(result: SearchResult,
+                     topk: Sequence[int] = (1, 5, 10)) -> dict:
     """Means over the queries that have ground truth to find.
 
     Args:

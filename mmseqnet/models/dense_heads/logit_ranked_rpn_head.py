@@ -2,11 +2,11 @@
 from typing import List
 
 import torch
-from mmengine.config import ConfigDict
-from mmengine.structures import InstanceData
 from mmdet.models.dense_heads import RPNHead
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import cat_boxes
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 

@@ -3,12 +3,12 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmcv.cnn import fuse_conv_bn
-from mmengine.structures import InstanceData
 from mmdet.models.detectors import TwoStageDetector
 from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from ..layers import SparseMatmulRoIAlign

@@ -1,7 +1,7 @@
 """Linear layer followed by BatchNorm ("BN neck")."""
-from mmengine.model import BaseModule
 from mmdet.registry import MODELS
 from mmdet.utils import OptMultiConfig
+from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 

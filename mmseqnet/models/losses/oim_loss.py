@@ -3,8 +3,8 @@ from typing import Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import all_gather, get_world_size
 from mmdet.registry import MODELS
+from mmengine.dist import all_gather, get_world_size
 from torch import Tensor, nn
 
 

@@ -3,16 +3,15 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
-from mmengine.structures import InstanceData
 from mmdet.models.roi_heads import BaseRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi, get_box_wh, scale_boxes
-from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
-                         OptMultiConfig)
+from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
+from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..utils import stable_batched_nms

@@ -7,7 +7,6 @@ from mmdet.structures import DetDataSample
 import mmseqnet  # noqa: F401  (registers the transforms)
 from mmseqnet.datasets import PRWDataset
 
-
 TRAIN_PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadPersonSearchAnnotations'),

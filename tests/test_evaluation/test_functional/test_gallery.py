@@ -4,7 +4,6 @@ import pytest
 from mmseqnet.evaluation.functional import cuhk_sysu_galleries, prw_galleries
 from mmseqnet.testing import require_reference
 
-
 NAN4 = [np.nan] * 4
 
 

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
+import mmseqnet.evaluation.functional.search as search_module
 from mmseqnet.evaluation.functional import (QueryGalleries,
                                             cuhk_sysu_galleries, eval_search,
                                             prw_galleries, search_iou_thr,
                                             summarize_search)
-from mmseqnet.evaluation.functional import search as search_module
 from mmseqnet.evaluation.functional.search import eval_search_variants
 from .test_cbgm import brute_force_matching
 from .test_detection import literal_iou

@@ -20,7 +20,7 @@ def test_perfect_features_give_perfect_numbers(protocol):
     images, queries = make_scene(protocol)
     metric = PersonSearchMetric(multi_view=protocol == 'prw')
     results = evaluate_metric(metric, protocol, images, queries,
-                       scene_samples(images, queries))
+                              scene_samples(images, queries))
     expected_keys = [
         'det_AP', 'det_recall', 'det_AP_labeled', 'det_recall_labeled', 'mAP',
         'top1', 'top5', 'top10', 'mAP_cbgm', 'top1_cbgm', 'top5_cbgm',
@@ -94,7 +94,7 @@ def test_query_without_gt_is_counted(tmp_path):
     results_file = str(tmp_path / 'search.json')
     metric = PersonSearchMetric(results_file=results_file)
     results = evaluate_metric(metric, 'prw', images, queries,
-                       scene_samples(images, queries))
+                              scene_samples(images, queries))
     assert results['person_search/num_queries'] == len(queries)
     assert results['person_search/num_queries_without_gt'] == 1
     assert results['person_search/mAP'] == pytest.approx(1)
@@ -158,7 +158,8 @@ def test_cbgm_without_context_equals_plain():
     samples = scene_samples(images, queries, rng=np.random.default_rng(2))
     for sample in samples[len(images):]:
         sample.pred_instances = sample.pred_instances[:1]
-    results = evaluate_metric(PersonSearchMetric(), 'prw', images, queries, samples)
+    results = evaluate_metric(PersonSearchMetric(), 'prw', images, queries,
+                              samples)
     assert results['person_search/mAP_cbgm'] == results['person_search/mAP']
     assert results['person_search/mAP'] < 1
 

@@ -1,6 +1,6 @@
 import torch
-from mmengine.config import ConfigDict
 from mmdet.registry import MODELS
+from mmengine.config import ConfigDict
 
 
 def build_head():

@@ -4,7 +4,6 @@ import pytest
 import torch
 from mmdet.registry import MODELS
 
-
 IMG_SHAPE = (128, 160)  # the samples' of conftest.make_sample
 LOSS_KEYS = {
     'loss_rpn_cls', 'loss_rpn_bbox', 's0.loss_cls', 's0.acc', 's0.loss_bbox',

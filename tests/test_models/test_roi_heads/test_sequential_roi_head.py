@@ -2,9 +2,9 @@ import copy
 
 import pytest
 import torch
-from mmengine.structures import InstanceData
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox2roi, bbox_overlaps
+from mmengine.structures import InstanceData
 
 IMG_SHAPE = (128, 160)  # the samples' of conftest.make_sample
 

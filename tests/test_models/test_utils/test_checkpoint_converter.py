@@ -78,7 +78,8 @@ def test_every_original_key_loads_strictly():
         state_dict[key] = torch.zeros(
             shape, dtype=torch.int64 if dtype == 'int64' else torch.float16)
     converted = convert_seqnet_state_dict(state_dict)
-    cfg = Config.fromfile(str(REPO_ROOT / 'configs/_base_/models/seqnet_r50.py'))
+    cfg = Config.fromfile(
+        str(REPO_ROOT / 'configs/_base_/models/seqnet_r50.py'))
     cfg.model.roi_head.embedding_head.loss_reid.update(
         num_person_ids=len(state_dict['roi_heads.reid_loss.lut']),
         queue_size=len(state_dict['roi_heads.reid_loss.cq']))

@@ -2,9 +2,9 @@
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.model import BaseModule
 from mmdet.registry import MODELS
 from mmdet.utils import OptConfigType, OptMultiConfig
+from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 

@@ -15,8 +15,8 @@ def build(**kwargs):
 
 def feats(n=5):
     g = torch.Generator().manual_seed(0)
-    return torch.randn(n, 6, 1, 1, generator=g), torch.randn(n, 10,
-                                                            generator=g)
+    return (torch.randn(n, 6, 1, 1, generator=g),
+            torch.randn(n, 10, generator=g))
 
 
 def test_forward_unit_embeddings_and_norm_logits():
