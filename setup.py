@@ -39,7 +39,9 @@ INSTALL_REQUIRES = [
     'tqdm',
 ]
 EXTRAS_REQUIRE = {
-    'tests': ['pytest'],
+    # flake8 and isort: the lint of .ci/run. Tested with flake8 7.5.0 and
+    # isort 9.0.2; a new major version may change what passes.
+    'tests': ['pytest', 'flake8>=7.5,<8', 'isort>=9.0,<10'],
     # Large galleries: the ANN index (mmseqnet.apis.GalleryIndex, faiss) and
     # video tracks (ByteTrack of Roboflow's trackers, on supervision's
     # Detections; supervision 0.26+ has no tracker of its own). Tested with
