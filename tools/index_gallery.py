@@ -43,9 +43,8 @@ from mmengine.dist import (barrier, broadcast_object_list,  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 
 from mmseqnet.apis import (FRAME_SEPARATOR, Gallery,  # noqa: E402
-                           GalleryIndex, PersonSearcher, link_tracks,
-                           list_sources)
-from mmseqnet.apis.sharded_gallery import ShardedGallery  # noqa: E402
+                           GalleryIndex, PersonSearcher, ShardedGallery,
+                           link_tracks, list_sources)
 from mmseqnet.utils.dist import init_distributed  # noqa: E402
 # isort: on
 

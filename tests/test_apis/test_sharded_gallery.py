@@ -7,8 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from mmseqnet.apis import Gallery
-from mmseqnet.apis.sharded_gallery import ShardedGallery
+from mmseqnet.apis import Gallery, ShardedGallery
 
 FINGERPRINT = dict(checkpoint_sha256='abc', frame_step=1, score_thr=None)
 
