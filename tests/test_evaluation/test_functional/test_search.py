@@ -447,6 +447,18 @@ def vectorised_search(images,
         chunk_size=7)
 
 
+def assert_equals_reference(result, expected):
+    """A search result equals :func:`reference_search`'s, query by query."""
+    assert len(expected) == len(result.ap) > 20
+    for q, (ap, found, hits) in enumerate(expected):
+        if ap is None:
+            assert np.isnan(result.ap[q])
+        else:
+            assert result.ap[q] == pytest.approx(ap, abs=1e-6)
+        assert result.found[q] == found
+        assert result.hits[q].tolist() == hits
+
+
 @pytest.mark.parametrize('protocol,multi_view,k12',
                          [('prw', False, None), ('prw', True, None),
                           ('prw', False, (6, 3)), ('prw', True, (6, 3)),
@@ -456,14 +468,7 @@ def test_search_matches_reference(protocol, multi_view, k12):
     images, queries = random_scene(seed=4)
     expected = reference_search(images, queries, protocol, multi_view, k12)
     result = vectorised_search(images, queries, protocol, multi_view, k12)
-    assert len(expected) == len(result.ap) > 20
-    for q, (ap, found, hits) in enumerate(expected):
-        if ap is None:
-            assert np.isnan(result.ap[q])
-        else:
-            assert result.ap[q] == pytest.approx(ap, abs=1e-6)
-        assert result.found[q] == found
-        assert result.hits[q].tolist() == hits
+    assert_equals_reference(result, expected)
     # the scene is not trivial: some hits, some misses, partial recall
     valid = ~np.isnan(result.ap)
     assert 0 < result.ap[valid].mean() < 1
@@ -472,22 +477,11 @@ def test_search_matches_reference(protocol, multi_view, k12):
 
 def test_search_variants_equal_each_variant_alone():
     images, queries = random_scene(seed=5)
-    names = [img['name'] for img in images]
+    arrays, _ = scene_inputs(images, queries, 'prw')
     variants = {
-        suffix:
-        prw_galleries(names, [img['cam'] for img in images],
-                      [img['gt_boxes']
-                       for img in images], [img['gt_pids'] for img in images],
-                      [q['img_name']
-                       for q in queries], [q['pid'] for q in queries],
-                      [q['cam'] for q in queries], multi_view)
+        suffix: scene_inputs(images, queries, 'prw', multi_view)[1]
         for suffix, multi_view in (('', False), ('_mv', True))
     }
-    arrays = (np.stack([q['feat'] for q in queries]),
-              np.concatenate([[i] * len(img['dets'])
-                              for i, img in enumerate(images)]).astype(int),
-              np.concatenate([img['dets'] for img in images]),
-              np.concatenate([img['feats'] for img in images]))
     context = [q['context'] for q in queries]
     options = dict(topk=(1, 3), num_matches=4, k1=6, k2=3, chunk_size=5)
     together = eval_search_variants(
@@ -534,14 +528,7 @@ def test_search_with_image_weights_matches_reference(protocol, multi_view,
         *arrays, {'': galleries}, image_weights=weights, **options)[name]
     unweighted = eval_search_variants(*arrays, {'': galleries},
                                       **options)[name]
-    assert len(expected) == len(result.ap) > 20
-    for q, (ap, found, hits) in enumerate(expected):
-        if ap is None:
-            assert np.isnan(result.ap[q])
-        else:
-            assert result.ap[q] == pytest.approx(ap, abs=1e-6)
-        assert result.found[q] == found
-        assert result.hits[q].tolist() == hits
+    assert_equals_reference(result, expected)
     # the weights change the ranking
     assert not np.allclose(
         np.nan_to_num(result.ap), np.nan_to_num(unweighted.ap))
