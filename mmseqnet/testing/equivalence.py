@@ -223,6 +223,19 @@ def match_rows(actual_boxes: Tensor,
     return order
 
 
+def assert_proposals_close(proposals: Tensor, expected: Tensor) -> None:
+    """Assert RPN proposals equal the reference's, rows paired by
+    :func:`match_rows`, within ``PROPOSAL_RTOL`` of each box's size.
+
+    Args:
+        proposals (Tensor): Output proposals (N, 4).
+        expected (Tensor): Reference proposals (N, 4).
+    """
+    order = match_rows(proposals, expected, rtol=PROPOSAL_RTOL)
+    assert_boxes_close(
+        proposals[order], expected, rtol=PROPOSAL_RTOL, name='proposals')
+
+
 def assert_detections_close(pred: InstanceData,
                             boxes: Tensor,
                             scores: Tensor,

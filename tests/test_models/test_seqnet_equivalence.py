@@ -25,11 +25,10 @@ from mmengine.dataset import Compose, pseudo_collate
 
 from mmseqnet.models.utils import convert_seqnet_checkpoint
 from mmseqnet.testing import REPO_ROOT, reference_path, skip_without_reference
-from mmseqnet.testing.equivalence import (EMBEDDING_ATOL, PROPOSAL_RTOL,
-                                          assert_boxes_close,
+from mmseqnet.testing.equivalence import (EMBEDDING_ATOL,
                                           assert_detections_close,
-                                          assert_values_close, fixed_proposals,
-                                          match_rows)
+                                          assert_proposals_close,
+                                          assert_values_close, fixed_proposals)
 from .test_data_preprocessors.torchvision_transform import (tv_resize_boxes,
                                                             tv_transform)
 
@@ -110,13 +109,7 @@ def run_reference_queries(model, reference):
 def assert_reference_outputs(outputs, reference):
     """Every output of :func:`run_reference_queries` against the reference:
     within the cross-CPU tolerances, exact where the result is given."""
-    expected = reference['rpn_proposals']
-    order = match_rows(outputs['proposals'], expected, rtol=PROPOSAL_RTOL)
-    assert_boxes_close(
-        outputs['proposals'][order],
-        expected,
-        rtol=PROPOSAL_RTOL,
-        name='proposals')
+    assert_proposals_close(outputs['proposals'], reference['rpn_proposals'])
     assert_detections_close(
         outputs['gallery'],
         reference['gallery_boxes'],

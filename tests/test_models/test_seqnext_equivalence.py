@@ -28,9 +28,9 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmseqnet.evaluation.functional import gfn_scores
 from mmseqnet.models.utils import convert_gfn_checkpoint
 from mmseqnet.testing import REPO_ROOT, reference_path, skip_without_reference
-from mmseqnet.testing.equivalence import (EMBEDDING_ATOL, PROPOSAL_RTOL,
-                                          assert_boxes_close,
+from mmseqnet.testing.equivalence import (EMBEDDING_ATOL, assert_boxes_close,
                                           assert_detections_close,
+                                          assert_proposals_close,
                                           assert_values_close, fixed_proposals,
                                           match_rows)
 
@@ -125,13 +125,7 @@ def outputs(model, reference):
 
 
 def test_rpn_proposals(outputs, reference):
-    expected = reference['rpn_proposals']
-    order = match_rows(outputs['proposals'], expected, rtol=PROPOSAL_RTOL)
-    assert_boxes_close(
-        outputs['proposals'][order],
-        expected,
-        rtol=PROPOSAL_RTOL,
-        name='proposals')
+    assert_proposals_close(outputs['proposals'], reference['rpn_proposals'])
 
 
 def test_first_stage(outputs, reference):
