@@ -39,6 +39,22 @@ def tiny_seqnet_cfg() -> ConfigDict:
             cfg.roi_head.embedding_head.loss_reid,
             num_person_ids=8,
             queue_size=6))
+    return _few_rois(cfg)
+
+
+def tiny_seqnext_cfg() -> ConfigDict:
+    """configs/seqnext/seqnext_gfn_prw_narrow.py (SeqNeXt + GFN on a narrow
+    ConvNeXt) with few RoIs, a small GFN memory and small OIM tables."""
+    cfg = Config.fromfile(
+        str(REPO_ROOT / 'configs/seqnext/seqnext_gfn_prw_narrow.py')).model
+    cfg.roi_head.embedding_head.loss_reid.update(
+        num_person_ids=8, queue_size=6)
+    cfg.roi_head.gfn_head.memory.update(num_images=3, num_persons=9)
+    return _few_rois(cfg)
+
+
+def _few_rois(cfg: ConfigDict) -> ConfigDict:
+    """Few proposals and sampled RoIs, every test detection kept."""
     cfg.train_cfg.rpn_proposal.update(nms_pre=500, max_per_img=50)
     for stage in cfg.train_cfg.rcnn:
         stage.sampler.num = 16

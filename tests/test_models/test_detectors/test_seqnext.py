@@ -5,27 +5,10 @@ import math
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmengine.config import Config
 
-from mmseqnet.testing import REPO_ROOT
+from mmseqnet.testing import tiny_seqnext_cfg
 
 D = 2048
-
-
-def tiny_seqnext_cfg():
-    """configs/seqnext/seqnext_gfn_prw_narrow.py with few RoIs, a small
-    memory and small OIM tables."""
-    cfg = Config.fromfile(
-        str(REPO_ROOT / 'configs/seqnext/seqnext_gfn_prw_narrow.py')).model
-    cfg.roi_head.embedding_head.loss_reid.update(
-        num_person_ids=8, queue_size=6)
-    cfg.roi_head.gfn_head.memory.update(num_images=3, num_persons=9)
-    cfg.train_cfg.rpn_proposal.update(nms_pre=500, max_per_img=50)
-    for stage in cfg.train_cfg.rcnn:
-        stage.sampler.num = 16
-    cfg.test_cfg.rpn.update(nms_pre=500, max_per_img=50)
-    cfg.test_cfg.rcnn.score_thr = 0.0
-    return cfg
 
 
 @pytest.fixture(scope='module')
