@@ -8,6 +8,9 @@
 # width 16 (res4 64, res5 128 channels) in the stem and both res5 heads,
 # 7x7 RoIs, 16 sampled RoIs per image and stage, 128-d embeddings; random
 # initialisation (no ImageNet weights offline), so the stem trains too.
+# For CPU speed (tools/analysis_tools/benchmark_train.py, README): feature
+# maps channels-last, and NMS over the 1000 best-scored RPN boxes instead
+# of 2000 (proposals only feed 16 sampled RoIs per image here).
 _base_ = [
     './_base_/models/seqnet_r50.py', './_base_/datasets/synthetic_prw.py',
     './_base_/schedules/seqnet_18e.py', './_base_/default_runtime.py'
@@ -18,6 +21,7 @@ res5_head = dict(depth=18, base_channels=width, init_cfg=None)
 rcnn_stage = dict(
     _base_.rcnn_stage, sampler=dict(_base_.rcnn_stage.sampler, num=16))
 model = dict(
+    channels_last=True,
     backbone=dict(
         depth=18, base_channels=width, frozen_stages=-1, init_cfg=None),
     rpn_head=dict(in_channels=4 * width, feat_channels=4 * width),
@@ -33,29 +37,42 @@ model = dict(
             out_channels=128,
             loss_reid=dict(num_person_ids=1080, queue_size=200))),
     train_cfg=dict(
-        rpn_proposal=dict(nms_pre=2000, max_per_img=300),
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
         rcnn=[rcnn_stage, rcnn_stage]),
     test_cfg=dict(
         rpn=dict(nms_pre=1000, max_per_img=50),
         rcnn=dict(max_per_img=50)))
 
-# 360 iterations per epoch on the 1440 training frames. Validation only at
-# the end: the demo tests the model right after.
-train_dataloader = dict(batch_size=4)
-train_cfg = dict(max_epochs=9, val_interval=9)
+# 360 iterations per epoch on the 1440 training frames. The batch loads in
+# the training process: on 2 cores a loader worker takes CPU time from the
+# model's threads (measured: 0.276 vs 0.299 s per step). No validation: the
+# demo tests the model right after (add --cfg-options train_cfg.val_begin=1
+# to validate every epoch).
+max_epochs = 8
+train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
+train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs + 1)
 # The demo's budget holds on a quiet machine: say when it is not.
 custom_hooks = [
     *_base_.custom_hooks,
     dict(type='MachineLoadHook', interval=60)
 ]
 # From scratch, AdamW trains this narrow network much faster than the
-# paper's SGD (tuned for ImageNet weights); warm-up over 90 iterations, one
-# step after 7 of 9 epochs.
+# paper's SGD (tuned for ImageNet weights). Warm-up over 90 iterations, then
+# cosine decay to zero: on the demo's data mAP 0.761 after 8 epochs, against
+# 0.750-0.764 after 9 epochs of lr 1e-3 with one step after 7, and 0.690
+# vs 0.660 for the two schedules cut to 6 epochs.
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=0.05))
+    optimizer=dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=0.05))
 param_scheduler = [
     dict(_base_.param_scheduler[0], start_factor=0.01, end=0.25),
-    dict(_base_.param_scheduler[1], milestones=[7])
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        begin=0.25,
+        end=max_epochs,
+        T_max=max_epochs - 0.25,
+        eta_min=0,
+        convert_to_iter_based=True)
 ]
 # The demo's numbers repeat from run to run (up to CPU arithmetic).
 randomness = dict(seed=0)

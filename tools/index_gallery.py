@@ -20,11 +20,13 @@ nearest-neighbour index of the gallery, ``<out>/index.faiss``, for
 """
 import os
 
-# The imports below must come after the setdefault: isort leaves them alone.
+# The imports below must come after the OpenMP setting: isort leaves them
+# alone.
 # isort: off
-# Before torch starts OpenMP: waiting threads sleep instead of spinning, as
-# in tools/test.py (several ranks share the CPU cores here).
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+# Before torch starts OpenMP: waiting threads spin briefly, then sleep (why
+# and measured: tools/train.py).
+if not {'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'} & set(os.environ):
+    os.environ['GOMP_SPINCOUNT'] = '3000'
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402

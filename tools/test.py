@@ -5,14 +5,13 @@ reports detection and person-search metrics (with and without CBGM).
 """
 import os
 
-# The imports below must come after the setdefault: isort leaves them alone.
+# The imports below must come after the OpenMP setting: isort leaves them
+# alone.
 # isort: off
-# Before torch starts OpenMP: waiting threads sleep instead of spinning.
-# Spinning threads take the cores from each other and from the data loader
-# whenever anything else runs (measured on 2 cores beside two busy
-# processes: 3.3 s per light-config step spinning, 0.92 s sleeping; alone
-# 0.50 vs 0.55 s).
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+# Before torch starts OpenMP: waiting threads spin briefly, then sleep (why
+# and measured: tools/train.py).
+if not {'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'} & set(os.environ):
+    os.environ['GOMP_SPINCOUNT'] = '3000'
 
 import argparse  # noqa: E402
 

@@ -1,14 +1,19 @@
 """Train an mmseqnet model (one process, torchrun, Slurm, ``mim train``)."""
 import os
 
-# The imports below must come after the setdefault: isort leaves them alone.
+# The imports below must come after the OpenMP setting: isort leaves them
+# alone.
 # isort: off
-# Before torch starts OpenMP: waiting threads sleep instead of spinning.
+# Before torch starts OpenMP: waiting threads spin only briefly, then sleep.
 # Spinning threads take the cores from each other and from the data loader
-# whenever anything else runs (measured on 2 cores beside two busy
-# processes: 3.3 s per light-config step spinning, 0.92 s sleeping; alone
-# 0.50 vs 0.55 s).
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+# whenever anything else runs; sleeping at once (OMP_WAIT_POLICY=PASSIVE)
+# costs a wake-up at each of the thousands of parallel regions of a step.
+# Light-config step on 2 cores (tools/analysis_tools/benchmark_train.py,
+# Intel Xeon): quiet 0.28 s spinning (libgomp's default), 0.31 s with 3000
+# spins, 0.35-0.40 s passive; beside two busy processes 1.03, 0.59 and
+# 0.51-0.69 s. An OMP_WAIT_POLICY or GOMP_SPINCOUNT of the user's wins.
+if not {'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'} & set(os.environ):
+    os.environ['GOMP_SPINCOUNT'] = '3000'
 
 import argparse  # noqa: E402
 

@@ -53,6 +53,13 @@ class SeqNet(TwoStageDetector):
             Defaults to None.
         init_cfg (dict or list[dict], optional): Initialization config.
             Defaults to None.
+        channels_last (bool): Keep convolution weights, hence feature maps,
+            channels-last (NHWC) in training and inference: oneDNN's CPU
+            convolutions compute in that layout and reorder NCHW maps at
+            every layer. The RoIAlign layers become
+            :class:`~mmseqnet.models.layers.SparseMatmulRoIAlign` (mmcv's CPU
+            kernel reads NCHW memory whatever the strides). Parameters and
+            checkpoints are the same as without it. Defaults to False.
     """
 
     def __init__(self,
@@ -63,7 +70,8 @@ class SeqNet(TwoStageDetector):
                  test_cfg: OptConfigType = None,
                  neck: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 init_cfg: OptMultiConfig = None,
+                 channels_last: bool = False) -> None:
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -74,6 +82,26 @@ class SeqNet(TwoStageDetector):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.fused_for_inference = False
+        self.channels_last = channels_last
+        if channels_last:
+            self._use_sparse_roi_align()
+            self.to(memory_format=torch.channels_last)
+
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor]:
+        """Backbone (and neck) features, channels-last if the model is."""
+        if self.channels_last:
+            batch_inputs = batch_inputs.contiguous(
+                memory_format=torch.channels_last)
+        return super().extract_feat(batch_inputs)
+
+    def _use_sparse_roi_align(self) -> None:
+        """Put SparseMatmulRoIAlign in place of mmcv's RoIAlign layers."""
+        for module in self.modules():
+            if isinstance(module, BaseRoIExtractor):
+                module.roi_layers = nn.ModuleList(
+                    layer if isinstance(layer, SparseMatmulRoIAlign) else
+                    SparseMatmulRoIAlign.from_mmcv(layer)
+                    for layer in module.roi_layers)
 
     @property
     def query_context(self) -> bool:
@@ -105,6 +133,9 @@ class SeqNet(TwoStageDetector):
           Needs ``sparse_roi_align``: mmcv's CPU RoIAlign reads its input
           as NCHW memory whatever its strides.
 
+        A model built with ``channels_last=True`` has both of the last two
+        already, whatever the arguments say.
+
         The change is one-way: the model must be in eval mode and cannot
         train afterwards (:meth:`train` raises), and its state dict loses
         the folded BatchNorms (save checkpoints before fusing).
@@ -123,18 +154,14 @@ class SeqNet(TwoStageDetector):
         if self.training:
             raise RuntimeError('SeqNet.fuse_for_inference: call eval() '
                                'first; a fused model cannot train')
-        if channels_last and not sparse_roi_align:
+        if channels_last and not (sparse_roi_align or self.channels_last):
             raise ValueError(
                 'SeqNet.fuse_for_inference: channels_last needs '
                 'sparse_roi_align (mmcv\'s CPU RoIAlign reads NCHW memory)')
         if fold_bn:
             fuse_conv_bn(self)
         if sparse_roi_align:
-            for module in self.modules():
-                if isinstance(module, BaseRoIExtractor):
-                    module.roi_layers = nn.ModuleList(
-                        SparseMatmulRoIAlign.from_mmcv(layer)
-                        for layer in module.roi_layers)
+            self._use_sparse_roi_align()
         if channels_last:
             self.to(memory_format=torch.channels_last)
         self.fused_for_inference = True

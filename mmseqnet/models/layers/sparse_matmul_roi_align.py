@@ -1,4 +1,5 @@
-"""RoIAlign computed as one sparse matrix product, for CPU inference."""
+"""RoIAlign computed as one sparse matrix product, for channels-last CPU
+models."""
 import warnings
 from typing import Tuple, Union
 
@@ -22,8 +23,10 @@ class SparseMatmulRoIAlign(nn.Module):
 
     The sample points, the bilinear weights and the border rules are
     mmcv's (Caffe2's); only the order of the additions differs, so results
-    agree with mmcv's to float32 rounding (relative ~1e-7). Inference only:
-    :meth:`SeqNet.fuse_for_inference` puts it in place of mmcv's layer.
+    agree with mmcv's to float32 rounding (relative ~1e-7), and so does the
+    gradient with respect to the map (autograd's transposed product). It
+    takes mmcv's place in channels-last models: ``SeqNet(channels_last=True)``
+    in training and inference, and :meth:`SeqNet.fuse_for_inference`.
 
     Args:
         output_size (int | tuple[int, int]): Output height and width.
@@ -161,7 +164,8 @@ class SparseMatmulRoIAlign(nn.Module):
         num_rois = len(rois)
         if num_rois == 0:
             return input.new_zeros(0, channels, out_h, out_w)
-        rois = rois.to(input.dtype)
+        # No gradient to the boxes, as mmcv's kernel.
+        rois = rois.detach().to(input.dtype)
         offset = 0.5 if self.aligned else 0.0
         x1, y1, x2, y2 = (rois[:, i] * self.spatial_scale - offset
                           for i in range(1, 5))

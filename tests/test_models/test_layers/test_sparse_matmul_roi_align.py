@@ -90,3 +90,26 @@ def test_csr_matrix_is_canonical():
         (torch.arange(12)[:, None].expand(12, 8), index.reshape(12, 8)),
         weight.reshape(12, 8), accumulate=True)
     torch.testing.assert_close(checked.to_dense(), dense)
+
+
+@pytest.mark.parametrize('aligned', [False, True])
+def test_gradient_equals_mmcv(aligned):
+    """Training through it: the map's gradient is mmcv's backward, and the
+    boxes get none (as from mmcv's kernel)."""
+    maps, rois = rois_and_maps()
+    if aligned:
+        rois = rois[:-1]
+    mmcv_layer = RoIAlign(7, 1 / 8, 2, aligned=aligned)
+    layer = SparseMatmulRoIAlign.from_mmcv(mmcv_layer)
+    upstream = torch.randn(
+        len(rois), 24, 7, 7, generator=torch.Generator().manual_seed(1))
+    grads = []
+    for roi_layer, memory_format in ((mmcv_layer, torch.contiguous_format),
+                                     (layer, torch.channels_last)):
+        leaf = maps.clone(memory_format=memory_format).requires_grad_()
+        boxes = rois.clone().requires_grad_()
+        (roi_layer(leaf, boxes) * upstream).sum().backward()
+        assert boxes.grad is None
+        grads.append(leaf.grad)
+    assert grads[0].abs().max() > 0
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-5)
