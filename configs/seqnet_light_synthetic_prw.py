@@ -51,7 +51,7 @@ model = dict(
 max_epochs = 9
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
 train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs + 1)
-# The demo's budget holds on a quiet machine: say when it is not.
+# The demo's times are for a quiet machine: say when it is busy.
 custom_hooks = [
     *_base_.custom_hooks,
     dict(type='MachineLoadHook', interval=60)
@@ -60,9 +60,9 @@ custom_hooks = [
 # paper's SGD (tuned for ImageNet weights). Warm-up over 90 iterations, then
 # cosine decay to zero. On the demo's data, search mAP after 6 epochs: 0.690
 # (lr 1e-3 with one step: 0.660); after 8: 0.761 and 0.734 in two runs,
-# where 9 epochs of lr 1e-3 with one step after 7 gave 0.750 and 0.764:
-# runs differ by +-0.015 (float rounding grows over training), so 9 epochs
-# keep a margin over the demo's bar of 0.75.
+# where 9 epochs of lr 1e-3 with one step after 7 gave 0.750 and 0.764.
+# Two runs of one config differ by up to 0.03, so 9 epochs, for a margin
+# over the demo's bar of 0.75.
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=0.05))
 param_scheduler = [
@@ -76,5 +76,6 @@ param_scheduler = [
         eta_min=0,
         convert_to_iter_based=True)
 ]
-# The demo's numbers repeat from run to run (up to CPU arithmetic).
+# The same samples and initial weights in every run (runs still differ a
+# little, see above).
 randomness = dict(seed=0)

@@ -299,9 +299,12 @@ def test_search_tool_marks_the_track(videos, tmp_path, monkeypatch, capsys):
     index = best['frames'][len(best['frames']) // 2]
     x1, y1, x2, y2 = (int(round(v)) for v in best['boxes'][len(
         best['frames']) // 2])
-    left_edge = annotated[index][(y1 + y2) // 2, max(x1, 1)].astype(int)
+    # Most rows of its left edge (the line is a few pixels wide around x1;
+    # the title tag or another track's box may cover some rows).
+    strip = annotated[index][y1:y2, max(x1 - 3, 0):x1 + 2].astype(int)
     correct_bgr = np.array(PALETTE.correct[::-1])
-    assert np.abs(left_edge - correct_bgr).max() < 60, left_edge
+    near = (np.abs(strip - correct_bgr).max(2) < 60).any(1)
+    assert near.mean() > 0.6, strip
     # Its span is written in the title tag of the frames it covers.
     tag = annotated[index][2:10, 2:60].reshape(-1, 3).astype(int)
     title_bgr = np.array(PALETTE.title[::-1])
