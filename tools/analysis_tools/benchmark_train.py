@@ -78,7 +78,9 @@ class Variant:
 
     def __init__(self, name: str, cfg: Config, num_batches: int) -> None:
         self.name = name
-        cfg.work_dir = tempfile.mkdtemp(prefix='benchmark_train_')
+        # The runner's logs go to a folder removed with the variant.
+        self._work_dir = tempfile.TemporaryDirectory(prefix='benchmark_train_')
+        cfg.work_dir = self._work_dir.name
         cfg.log_level = 'WARNING'
         cfg.train_dataloader.num_workers = 0
         cfg.train_dataloader.persistent_workers = False
@@ -158,9 +160,9 @@ def main() -> None:
           f'OMP_WAIT_POLICY={os.environ.get("OMP_WAIT_POLICY")}, '
           f'GOMP_SPINCOUNT={os.environ.get("GOMP_SPINCOUNT", "default")}')
     reference = statistics.median(variants[0].steps)
-    header = ['variant', 'step (median)', 'min', 'vs first'] + [
-        f'{part}' for part in PARTS
-    ] + ['batch loading']
+    header = [
+        'variant', 'step (median)', 'min', 'vs first', *PARTS, 'batch loading'
+    ]
     print('| ' + ' | '.join(header) + ' |')
     print('|' + ' --- |' * len(header))
     for variant in variants:
