@@ -9,9 +9,10 @@ import os
 # whenever anything else runs; sleeping at once (OMP_WAIT_POLICY=PASSIVE)
 # costs a wake-up at each of the thousands of parallel regions of a step.
 # Light-config step on 2 cores (tools/analysis_tools/benchmark_train.py,
-# Intel Xeon): quiet 0.28 s spinning (libgomp's default), 0.31 s with 3000
-# spins, 0.35-0.40 s passive; beside two busy processes 1.03, 0.59 and
-# 0.51-0.69 s. An OMP_WAIT_POLICY or GOMP_SPINCOUNT of the user's wins.
+# Intel Xeon, one process each): quiet 0.250 s spinning (libgomp's
+# default), 0.268 s with 3000 spins, 0.331 s passive; beside two busy
+# processes 0.694, 0.556 and 0.643 s (README). An OMP_WAIT_POLICY or
+# GOMP_SPINCOUNT of the user's wins.
 if not {'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'} & set(os.environ):
     os.environ['GOMP_SPINCOUNT'] = '3000'
 
