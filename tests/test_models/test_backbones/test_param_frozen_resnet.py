@@ -58,7 +58,7 @@ def test_stem_conv_stride():
                 nn.functional.conv2d(
                     images, resnet.conv1.weight, stride=4, padding=3))))
     torch.testing.assert_close(stem, expected)
-    # res2 at stride 8, res4 at 16 as in ResNet.
+    # res2 and res3 at strides 8 and 16; res4 at 16 as in ResNet.
     assert strided(images)[0].shape == resnet(images)[0].shape == (2, 256, 6,
                                                                    10)
 
