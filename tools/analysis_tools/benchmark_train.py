@@ -40,9 +40,9 @@ from typing import Dict, List  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 from mmseqnet.utils.machine import cpu_name  # noqa: E402
+from mmseqnet.utils.runner_cli import build_runner  # noqa: E402
 
 PARTS = ('backbone', 'rpn', 'roi heads', 'backward + optimizer')
 # Hooks that only report (and cost time) in a real run.
@@ -88,7 +88,8 @@ class Variant:
             hook for hook in cfg.get('custom_hooks', [])
             if hook['type'] not in QUIET_HOOKS
         ]
-        runner = Runner.from_cfg(cfg)
+        # The runner tools/train.py would build (a config's runner_type too).
+        runner = build_runner(cfg)
         self.model = runner.model
         self.model.train()
         self.optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
